@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+  name: "Cella",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "cella-runtime", targets: ["cella-runtime"]),
+    .library(name: "CellaRuntime", targets: ["CellaRuntime"]),
+    .library(name: "CellaOCI", targets: ["CellaOCI"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    .target(name: "CShims", path: "Sources/CShims"),
+    .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+    .systemLibrary(name: "CCap", path: "Sources/CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+    .target(name: "CellaSys", dependencies: ["CShims"]),
+    .target(name: "CellaOCI", dependencies: []),
+    .target(name: "CellaSecurity", dependencies: ["CellaSys", "CellaOCI", "CSeccomp", "CCap"]),
+    .target(name: "CellaRuntime", dependencies: ["CellaSys", "CellaOCI", "CellaSecurity"]),
+    .executableTarget(
+      name: "cella-runtime",
+      dependencies: ["CellaRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+    .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
+    .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntime", "CellaSys"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI"]),
+  ]
+)
