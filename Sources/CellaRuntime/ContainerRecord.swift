@@ -1,0 +1,47 @@
+import CellaOCI
+
+/// How far a container's lifecycle has gone; the live status also depends on whether its process runs.
+public enum Phase: String, Codable, Sendable {
+  /// `create` is still at work (or was killed while at work).
+  case creating
+  /// `create` finished; the init process waits for `start`.
+  case created
+  /// `start` released the user process.
+  case started
+}
+
+/// What the runtime keeps about one container in `<root>/<id>/state.json`.
+public struct ContainerRecord: Codable, Sendable, Equatable {
+  public var id: String
+  public var ociVersion: String
+  public var bundle: String
+  public var rootfs: String
+  public var phase: Phase
+  /// Host pid of the container's init process, 0 before it exists.
+  public var pid: Int32
+  /// Start time (clock ticks since boot) of `pid`, so a reused pid is never mistaken for ours.
+  public var pidStartTime: UInt64
+  /// Whether the container has its own pid namespace (then killing init ends everything).
+  public var ownPIDNamespace: Bool
+  /// RFC 3339 creation time.
+  public var created: String
+  public var owner: String
+  public var annotations: [String: String]?
+
+  public init(
+    id: String, ociVersion: String, bundle: String, rootfs: String, created: String, owner: String,
+    annotations: [String: String]?, ownPIDNamespace: Bool
+  ) {
+    self.id = id
+    self.ociVersion = ociVersion
+    self.bundle = bundle
+    self.rootfs = rootfs
+    self.phase = .creating
+    self.pid = 0
+    self.pidStartTime = 0
+    self.ownPIDNamespace = ownPIDNamespace
+    self.created = created
+    self.owner = owner
+    self.annotations = annotations
+  }
+}

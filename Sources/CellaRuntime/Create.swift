@@ -1,0 +1,299 @@
+import CShims
+import CellaOCI
+import CellaSys
+import FoundationEssentials
+import Glibc
+
+/// The `create` operation: validates the bundle, clones the init process and drives it until it
+/// waits for `start`. Synchronous and single-threaded (DESIGN.md decision 1).
+public struct Creator {
+  public let store: StateStore
+  public let log: Logger
+
+  public init(store: StateStore, log: Logger) {
+    self.store = store
+    self.log = log
+  }
+
+  /// What `create` made: the record, and whether the caller is the parent of init (run waits on it).
+  public struct Result: Sendable {
+    public var record: ContainerRecord
+  }
+
+  /// Creates the container; on any failure nothing is left behind.
+  public func create(_ options: CreateOptions) throws(RuntimeError) -> Result {
+    do { try ContainerID.validate(options.id) } catch { throw RuntimeError(error) }
+    let bundle = absolutePath(options.bundle)
+    var options = options
+    options.bundle = bundle
+    let configBytes: [UInt8]
+    do { configBytes = try FileIO.read("\(bundle)/config.json") } catch {
+      if error.errno == ENOENT {
+        throw RuntimeError("\(bundle)/config.json: no such file (is --bundle right?)")
+      }
+      throw RuntimeError("\(bundle)/config.json: \(error.reason)")
+    }
+    let spec: Spec
+    do {
+      spec = try SpecLoader.decode(configBytes, file: "config.json")
+      try SpecValidator(bundle: bundle).validate(spec)
+    } catch { throw RuntimeError(error) }
+    if spec.process?.terminal == true && options.consoleSocket == nil {
+      throw RuntimeError(
+        "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false")
+    }
+    if spec.process?.terminal == true {
+      throw RuntimeError("process.terminal: terminals (--console-socket) are not supported by this build yet")
+    }
+    let plan = try InitPlan(spec: spec, options: options)
+    if !(spec.linux?.namespaces ?? []).contains(where: { $0.type == "mount" }) {
+      throw RuntimeError("config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
+    }
+    let threads = Processes.threadCount()
+    if threads != 1 {
+      throw RuntimeError("internal: create must run single-threaded before clone, found \(threads) threads")
+    }
+
+    try store.ensureRoot()
+    try store.createDirectory(options.id)
+    var record = ContainerRecord(
+      id: options.id, ociVersion: spec.ociVersion ?? "1.3.0", bundle: bundle, rootfs: plan.rootfs,
+      created: rfc3339Now(), owner: ownerName(), annotations: spec.annotations, ownPIDNamespace: plan.ownPIDNamespace)
+    var child: pid_t = 0
+    do {
+      try store.saveConfig(options.id, configBytes)
+      try store.save(record)
+      child = try launch(plan: plan, spec: spec, record: &record)
+      if let pidFile = options.pidFile {
+        let path = absolutePath(pidFile)
+        let dir = path.split(separator: "/").dropLast().joined(separator: "/")
+        let name = String(path.split(separator: "/").last ?? "")
+        try RuntimeError.wrap("--pid-file \(path)") {
+          try FileIO.writeAtomically(directory: "/" + dir, name: name, Array("\(record.pid)".utf8), mode: 0o644)
+        }
+      }
+      return Result(record: record)
+    } catch {
+      rollback(record: record, child: child, spec: spec)
+      throw error
+    }
+  }
+
+  /// Undoes a failed create: kill init, remove the state directory, run poststop hooks if create got that far.
+  private func rollback(record: ContainerRecord, child: pid_t, spec: Spec) {
+    if record.pid > 0 { kill(record.pid, SIGKILL) }
+    if child > 0 {
+      kill(child, SIGKILL)
+      _ = try? Processes.wait(child)
+    }
+    try? store.remove(record.id)
+  }
+
+  /// Clones init and runs the parent's half of the protocol; returns the pid of the direct child.
+  private func launch(plan: InitPlan, spec: Spec, record: inout ContainerRecord) throws(RuntimeError) -> pid_t {
+    let (parentEnd, childEnd) = try RuntimeError.wrap("socketpair") { try Packet.pair() }
+    defer { parentEnd.close() }
+    let listener = try listenForStart(id: record.id)
+    defer { close(listener) }
+    let restore = try enterNamespacesForChildren(plan: plan, spec: spec)
+
+    var blocked = sigset_t()
+    cella_sigset_fill(&blocked)
+    var previous = sigset_t()
+    sigprocmask(SIG_SETMASK, &blocked, &previous)
+    let pid = cella_clone(plan.cloneFlags)
+    if pid == 0 {
+      parentEnd.close()
+      InitProcess.run(plan: plan, channel: childEnd, listener: listener)
+    }
+    let cloneErrno = errno
+    sigprocmask(SIG_SETMASK, &previous, nil)
+    childEnd.close()
+    restore()
+    if pid < 0 {
+      throw RuntimeError("clone the container's init: \(SysError.describe(cloneErrno))")
+    }
+    record.pid = pid
+    record.pidStartTime = ProcStat.read(pid)?.startTime ?? 0
+    try store.save(record)
+
+    if plan.newUserNamespace && plan.joins.isEmpty { try writeMaps(pid: pid, plan: plan) }
+    try send(parentEnd, .go)
+    var initPID = pid
+    while true {
+      let message: InitMessage?
+      do { message = try parentEnd.receiveMessage() } catch { throw RuntimeError("init channel", error) }
+      switch message {
+      case nil:
+        throw RuntimeError("container init exited during set-up: \(describeExit(pid: initPID, direct: pid))")
+      case .error(let text):
+        throw RuntimeError(text)
+      case .needMaps(let p):
+        try writeMaps(pid: p, plan: plan)
+        try send(parentEnd, .mapsWritten)
+      case .initPID(let p):
+        _ = try? Processes.wait(pid)
+        initPID = p
+        record.pid = p
+        record.pidStartTime = ProcStat.read(p)?.startTime ?? 0
+        try store.save(record)
+      case .mountsReady:
+        let state = try stateJSON(record.state(status: .created))
+        do {
+          try HookRunner.run(spec.hooks?.prestart ?? [], point: .prestart, state: state)
+          try HookRunner.run(spec.hooks?.createRuntime ?? [], point: .createRuntime, state: state)
+        } catch {
+          // The spec sends a failed create through destroy and the poststop hooks.
+          kill(initPID, SIGKILL)
+          for failure in HookRunner.runAll(spec.hooks?.poststop ?? [], point: .poststop, state: state) {
+            log.warning(failure.message)
+          }
+          throw error
+        }
+        try send(parentEnd, .proceed(state: state))
+      case .ready:
+        record.phase = .created
+        try store.save(record)
+        try send(parentEnd, .committed)
+        return pid
+      default:
+        throw RuntimeError("internal: unexpected message \(String(describing: message)) from init")
+      }
+    }
+  }
+
+  private func send(_ channel: Packet, _ message: InitMessage) throws(RuntimeError) {
+    do { try channel.send(message) } catch { throw RuntimeError("talk to container init", error) }
+  }
+
+  /// A listening socket in the state directory: `start` connects to it to release init.
+  private func listenForStart(id: String) throws(RuntimeError) -> Int32 {
+    let fd = Packet.socket()
+    if fd < 0 { throw RuntimeError("socket: \(SysError.describe(errno))") }
+    let dir = open(store.directory(id), O_PATH | O_DIRECTORY | O_CLOEXEC)
+    defer { if dir >= 0 { close(dir) } }
+    // Bind through /proc/self/fd so that a long --root never overflows sun_path.
+    let rc = withSocketAddress("/proc/self/fd/\(dir)/start.sock") { bind(fd, $0, $1) }
+    if rc != 0 || listen(fd, 4) != 0 {
+      let e = errno
+      close(fd)
+      throw RuntimeError("listen on \(store.directory(id))/start.sock: \(SysError.describe(e))")
+    }
+    return fd
+  }
+
+  /// Joins a pid namespace by path and creates a time namespace for the children of this process;
+  /// returns a closure that puts this process back.
+  private func enterNamespacesForChildren(plan: InitPlan, spec: Spec) throws(RuntimeError) -> () -> Void {
+    var undo: [() -> Void] = []
+    for ns in spec.linux?.namespaces ?? [] {
+      guard let kind = NamespaceKind(rawValue: ns.type), kind == .pid || kind == .time else { continue }
+      let own = open("/proc/self/ns/\(kind == .pid ? "pid" : "time")", O_RDONLY | O_CLOEXEC)
+      if let path = ns.path, !path.isEmpty {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 || cella_setns(fd, kind.cloneFlag) != 0 {
+          let e = errno
+          if fd >= 0 { close(fd) }
+          close(own)
+          throw RuntimeError("linux.namespaces: join \(kind.rawValue) namespace \(path): \(SysError.describe(e))")
+        }
+        close(fd)
+      } else if kind == .time {
+        if cella_unshare(kind.cloneFlag) != 0 {
+          close(own)
+          throw RuntimeError("linux.namespaces: new time namespace: \(SysError.describe(errno))")
+        }
+        var text = ""
+        for (clock, offset) in (spec.linux?.timeOffsets ?? [:]).sorted(by: { $0.key < $1.key }) {
+          text += "\(clock) \(offset.secs ?? 0) \(offset.nanosecs ?? 0)\n"
+        }
+        if !text.isEmpty {
+          do { try FileIO.write("/proc/self/timens_offsets", text) } catch {
+            close(own)
+            throw RuntimeError("linux.timeOffsets", error)
+          }
+        }
+      } else {
+        close(own)
+        continue
+      }
+      undo.append {
+        _ = cella_setns(own, kind.cloneFlag)
+        close(own)
+      }
+    }
+    return { undo.forEach { $0() } }
+  }
+
+  private func writeMaps(pid: pid_t, plan: InitPlan) throws(RuntimeError) {
+    do {
+      if !plan.uidMap.isEmpty { try FileIO.write("/proc/\(pid)/uid_map", plan.uidMap) }
+      if !plan.gidMap.isEmpty { try FileIO.write("/proc/\(pid)/gid_map", plan.gidMap) }
+    } catch {
+      throw RuntimeError("linux.uidMappings/gidMappings: write \(error.path ?? "map"): \(error.reason)")
+    }
+  }
+
+  private func describeExit(pid: pid_t, direct: pid_t) -> String {
+    var status: Int32 = 0
+    if waitpid(direct, &status, WNOHANG) == direct {
+      if cella_wifsignaled(status) != 0 { return "killed by signal \(cella_wtermsig(status))" }
+      return "exit status \(cella_wexitstatus(status))"
+    }
+    return "no message"
+  }
+}
+
+/// Encodes the OCI state for hooks.
+func stateJSON(_ state: ContainerState) throws(RuntimeError) -> String {
+  do { return String(decoding: try JSONEncoder().encode(state), as: UTF8.self) } catch {
+    throw RuntimeError("encode state: \(error)")
+  }
+}
+
+/// Calls `body` with a sockaddr_un for `path`.
+func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+  var addr = sockaddr_un()
+  addr.sun_family = sa_family_t(AF_UNIX)
+  let bytes = Array(path.utf8)
+  withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+    for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b }
+  }
+  return withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+  }
+}
+
+/// An absolute, lexically clean form of `path` (relative to the current directory).
+public func absolutePath(_ path: String) -> String {
+  var full = path
+  if !path.hasPrefix("/") {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : "/"
+    full = cwd + "/" + path
+  }
+  return "/" + InRoot.components(full).joined(separator: "/")
+}
+
+/// The current time in RFC 3339 with nanoseconds, UTC (as runc prints `created`).
+func rfc3339Now() -> String {
+  var ts = timespec()
+  clock_gettime(CLOCK_REALTIME, &ts)
+  var t = time_t(ts.tv_sec)
+  var tmv = tm()
+  gmtime_r(&t, &tmv)
+  func pad(_ v: Int32, _ w: Int) -> String {
+    let s = String(v)
+    return String(repeating: "0", count: max(0, w - s.count)) + s
+  }
+  let nanos = String(ts.tv_nsec)
+  return "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T"
+    + "\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2))."
+    + String(repeating: "0", count: 9 - nanos.count) + nanos + "Z"
+}
+
+/// The name of the calling user (runc's `owner`).
+func ownerName() -> String {
+  guard let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name else { return String(geteuid()) }
+  return String(cString: name)
+}

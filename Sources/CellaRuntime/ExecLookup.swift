@@ -1,0 +1,38 @@
+import CellaSys
+import Glibc
+
+/// Finds the executable of process.args[0] the way execvp does, with the messages Docker keys on.
+enum ExecLookup {
+  static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+  /// Resolves `command` against PATH from `env`; throws "executable file not found", "no such file or
+  /// directory" or "permission denied" (exit codes 127 and 126).
+  static func resolve(_ command: String, env: [String]) throws(RuntimeError) -> String {
+    if command.contains("/") {
+      try check(command, shownAs: command)
+      return command
+    }
+    let path = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? defaultPath
+    var denied = false
+    for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
+      let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + command
+      var st = stat()
+      guard stat(candidate, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+      if st.st_mode & 0o111 != 0 { return candidate }
+      denied = true
+    }
+    if denied { throw RuntimeError("exec: \"\(command)\": permission denied", exitCode: 126) }
+    throw RuntimeError("exec: \"\(command)\": executable file not found in $PATH", exitCode: 127)
+  }
+
+  private static func check(_ path: String, shownAs: String) throws(RuntimeError) {
+    var st = stat()
+    if stat(path, &st) != 0 {
+      let e = errno
+      throw RuntimeError("exec \(shownAs): \(SysError.describe(e))", exitCode: e == ENOENT || e == ENOTDIR ? 127 : 126)
+    }
+    if st.st_mode & S_IFMT != S_IFREG || st.st_mode & 0o111 == 0 {
+      throw RuntimeError("exec \(shownAs): permission denied", exitCode: 126)
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import CellaOCI
+
+/// What `features` reports: only what this build implements.
+public enum FeaturesReport {
+  public static func make() -> Features {
+    var f = Features()
+    f.ociVersionMin = "1.0.0"
+    f.ociVersionMax = "1.3.0"
+    f.hooks = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
+    f.mountOptions = [
+      "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "mand", "noatime",
+      "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid",
+      "nosymfollow", "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
+      "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
+    ]
+    var linux = Features.Linux()
+    linux.namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
+    linux.cgroup = Features.Cgroup(v1: false, v2: false, systemd: false, systemdUser: false, rdma: false)
+    linux.seccomp = Features.Seccomp(enabled: false)
+    linux.apparmor = Features.Enabled(enabled: false)
+    linux.selinux = Features.Enabled(enabled: false)
+    linux.intelRdt = Features.IntelRdt(enabled: false)
+    f.linux = linux
+    f.annotations = ["run.cella.runtime": "cella-runtime"]
+    return f
+  }
+}

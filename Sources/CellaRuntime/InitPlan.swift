@@ -1,0 +1,220 @@
+import CellaOCI
+import CellaSys
+import Glibc
+
+/// One mount, resolved into mount(2) arguments before the clone.
+struct MountStep: Sendable, Equatable {
+  var destination: String
+  var type: String
+  /// Host path for binds (absolute), or the fs source for others.
+  var source: String
+  var flags: UInt
+  var propagation: UInt
+  var data: String
+  var isBind: Bool
+  var isCgroup: Bool
+}
+
+/// A device node to create in the container's /dev.
+struct DeviceStep: Sendable, Equatable {
+  var path: String
+  var type: mode_t
+  var major: UInt32
+  var minor: UInt32
+  var mode: mode_t
+  var uid: UInt32
+  var gid: UInt32
+}
+
+/// Everything the init process needs, computed in the parent before the clone (pure data).
+struct InitPlan: Sendable {
+  var id: String
+  var bundle: String
+  var rootfs: String
+  var spec: Spec
+
+  /// Flags for the clone when no namespace is joined by path (the fast path).
+  var cloneFlags: UInt64 = 0
+  /// Namespaces joined by path, user first.
+  var joins: [(kind: NamespaceKind, path: String)] = []
+  /// New namespaces the child unshares after joining (general path).
+  var unshareFlags: Int32 = 0
+  /// The general path needs a second fork to enter a new pid namespace.
+  var forkAfterUnshare = false
+  var newUserNamespace = false
+  var newMountNamespace = false
+  var ownPIDNamespace = false
+  var uidMap = ""
+  var gidMap = ""
+
+  var mounts: [MountStep] = []
+  var setupDev = true
+  var devices: [DeviceStep] = []
+  var noPivot = false
+  var rootReadonly = false
+  var rootPropagation: UInt = 0
+
+  var args: [String] = []
+  var env: [String] = []
+  var cwd = "/"
+  var uid: UInt32 = 0
+  var gid: UInt32 = 0
+  var additionalGids: [UInt32] = []
+  var umask: mode_t? = nil
+  var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64, name: String)] = []
+  var oomScoreAdj: Int? = nil
+  var noNewPrivileges = false
+  var hostname: String? = nil
+  var domainname: String? = nil
+  var sysctl: [(key: String, value: String)] = []
+  var personality: UInt? = nil
+  var maskedPaths: [String] = []
+  var readonlyPaths: [String] = []
+  var preserveFDs: Int32 = 0
+  var noNewKeyring = false
+
+  var createContainerHooks: [Hook] = []
+  var startContainerHooks: [Hook] = []
+}
+
+/// Resource names of process.rlimits.
+let rlimitResources: [String: Int32] = [
+  "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
+  "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
+  "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+]
+
+/// The devices every container gets (runc's and crun's default set).
+let defaultDevices: [DeviceStep] = [
+  DeviceStep(path: "/dev/null", type: S_IFCHR, major: 1, minor: 3, mode: 0o666, uid: 0, gid: 0),
+  DeviceStep(path: "/dev/zero", type: S_IFCHR, major: 1, minor: 5, mode: 0o666, uid: 0, gid: 0),
+  DeviceStep(path: "/dev/full", type: S_IFCHR, major: 1, minor: 7, mode: 0o666, uid: 0, gid: 0),
+  DeviceStep(path: "/dev/random", type: S_IFCHR, major: 1, minor: 8, mode: 0o666, uid: 0, gid: 0),
+  DeviceStep(path: "/dev/urandom", type: S_IFCHR, major: 1, minor: 9, mode: 0o666, uid: 0, gid: 0),
+  DeviceStep(path: "/dev/tty", type: S_IFCHR, major: 5, minor: 0, mode: 0o666, uid: 0, gid: 0),
+]
+
+/// Options of `create` and `run` that shape the plan.
+public struct CreateOptions: Sendable {
+  public var id: String
+  public var bundle: String
+  public var pidFile: String?
+  public var consoleSocket: String?
+  public var noPivot = false
+  public var noNewKeyring = false
+  public var preserveFDs: Int32 = 0
+
+  public init(id: String, bundle: String) {
+    self.id = id
+    self.bundle = bundle
+  }
+}
+
+extension InitPlan {
+  /// Builds the plan from a validated spec.
+  init(spec: Spec, options: CreateOptions) throws(RuntimeError) {
+    self.id = options.id
+    self.bundle = options.bundle
+    self.spec = spec
+    guard let process = spec.process, let root = spec.root else {
+      throw RuntimeError("config.json: process and root are required")
+    }
+    self.rootfs = root.path.hasPrefix("/") ? root.path : "\(options.bundle)/\(root.path)"
+    self.rootReadonly = root.readonly ?? false
+    self.noPivot = options.noPivot
+    self.noNewKeyring = options.noNewKeyring
+    self.preserveFDs = options.preserveFDs
+
+    let linux = spec.linux
+    var newFlags: UInt64 = 0
+    var userJoin: (NamespaceKind, String)? = nil
+    var otherJoins: [(kind: NamespaceKind, path: String)] = []
+    for ns in linux?.namespaces ?? [] {
+      guard let kind = NamespaceKind(rawValue: ns.type) else { continue }
+      if let path = ns.path, !path.isEmpty {
+        if kind == .user { userJoin = (kind, path) } else { otherJoins.append((kind, path)) }
+      } else {
+        newFlags |= UInt64(UInt32(bitPattern: kind.cloneFlag))
+      }
+      if kind == .pid && (ns.path ?? "").isEmpty { ownPIDNamespace = true }
+      if kind == .user && (ns.path ?? "").isEmpty { newUserNamespace = true }
+      if kind == .mount { newMountNamespace = true }
+    }
+    // The time namespace is entered through the parent (its offsets must be set before anyone is inside).
+    let timeFlag = UInt64(UInt32(bitPattern: NamespaceKind.time.cloneFlag))
+    newFlags &= ~timeFlag
+    if let userJoin { joins.append(userJoin) }
+    // pid is joined by the parent before the clone; the others by the child.
+    joins += otherJoins.filter { $0.kind != .pid && $0.kind != .time }
+    if joins.isEmpty {
+      cloneFlags = newFlags
+    } else {
+      let pidFlag = UInt64(UInt32(bitPattern: NamespaceKind.pid.cloneFlag))
+      unshareFlags = Int32(bitPattern: UInt32(newFlags))
+      forkAfterUnshare = newFlags & pidFlag != 0
+    }
+    uidMap = (linux?.uidMappings ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+    gidMap = (linux?.gidMappings ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+
+    for (i, m) in (spec.mounts ?? []).enumerated() {
+      let opts = MountOptions.parse(m.options ?? [])
+      let type = m.type ?? (opts.isBind ? "bind" : "")
+      let isBind = opts.isBind || type == "bind"
+      var source = m.source ?? type
+      if isBind && !source.hasPrefix("/") { source = "\(options.bundle)/\(source)" }
+      if type.isEmpty && !isBind { throw RuntimeError("config.json: mounts[\(i)].type: a mount needs a type") }
+      var flags = opts.flags & ~opts.clearFlags
+      if isBind { flags |= MS.bind | (opts.isRecursive ? MS.rec : 0) }
+      mounts.append(
+        MountStep(
+          destination: m.destination, type: isBind ? "bind" : type, source: source, flags: flags,
+          propagation: opts.propagation, data: opts.data.joined(separator: ","), isBind: isBind,
+          isCgroup: type == "cgroup" || type == "cgroup2"))
+      if m.destination == "/dev" && isBind { setupDev = false }
+    }
+    if setupDev { devices = defaultDevices }
+    for (i, d) in (linux?.devices ?? []).enumerated() {
+      let type: mode_t
+      switch d.type {
+      case "c", "u": type = S_IFCHR
+      case "b": type = S_IFBLK
+      case "p": type = S_IFIFO
+      default: throw RuntimeError("config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"")
+      }
+      let step = DeviceStep(
+        path: d.path, type: type, major: UInt32(d.major ?? 0), minor: UInt32(d.minor ?? 0),
+        mode: mode_t(d.fileMode ?? 0o666), uid: d.uid ?? 0, gid: d.gid ?? 0)
+      devices.removeAll { $0.path == d.path }
+      devices.append(step)
+    }
+    if let prop = linux?.rootfsPropagation {
+      rootPropagation = MountOptions.parse([prop]).propagation
+    }
+
+    args = process.args ?? []
+    env = process.env ?? []
+    cwd = process.cwd
+    uid = process.user.uid
+    gid = process.user.gid
+    additionalGids = process.user.additionalGids ?? []
+    umask = process.user.umask.map { mode_t($0) }
+    for (i, r) in (process.rlimits ?? []).enumerated() {
+      guard let res = rlimitResources[r.type] else {
+        throw RuntimeError("config.json: process.rlimits[\(i)].type: unknown rlimit \"\(r.type)\"")
+      }
+      rlimits.append((res, r.soft, r.hard, r.type))
+    }
+    oomScoreAdj = process.oomScoreAdj
+    noNewPrivileges = process.noNewPrivileges ?? false
+    hostname = spec.hostname
+    domainname = spec.domainname
+    sysctl = (linux?.sysctl ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    if let p = linux?.personality {
+      personality = p.domain == "LINUX32" ? 0x0008 : 0x0000
+    }
+    maskedPaths = linux?.maskedPaths ?? []
+    readonlyPaths = linux?.readonlyPaths ?? []
+    createContainerHooks = spec.hooks?.createContainer ?? []
+    startContainerHooks = spec.hooks?.startContainer ?? []
+  }
+}

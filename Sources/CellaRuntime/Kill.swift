@@ -1,0 +1,45 @@
+import CShims
+import CellaOCI
+import CellaSys
+import Glibc
+
+extension Lifecycle {
+  /// `kill`: sends a signal to init, or with `all` to every process of the container.
+  public func kill(id: String, signal: Int32, all: Bool) throws(RuntimeError) {
+    let record = try store.load(id)
+    let status = record.status
+    guard status.canKill else {
+      throw RuntimeError("cannot kill container \"\(id)\": it is \(status.rawValue)")
+    }
+    if all { signalAll(record, signal) }
+    try signalInit(record, signal)
+  }
+
+  /// Signals init through a pidfd opened after checking the start time, so a reused pid is never hit.
+  func signalInit(_ record: ContainerRecord, _ signal: Int32) throws(RuntimeError) {
+    let pidfd = cella_pidfd_open(record.pid, 0)
+    if pidfd < 0 {
+      if errno == ESRCH { return }
+      throw RuntimeError("pidfd_open \(record.pid): \(SysError.describe(errno))")
+    }
+    defer { close(pidfd) }
+    guard record.initIsAlive else { return }
+    if cella_pidfd_send_signal(pidfd, signal, 0) != 0 && errno != ESRCH {
+      throw RuntimeError("signal \(signal) to \(record.pid): \(SysError.describe(errno))")
+    }
+  }
+
+  /// Signals every process in the container's pid namespace (init last is the caller's job).
+  func signalAll(_ record: ContainerRecord, _ signal: Int32) {
+    guard record.ownPIDNamespace, record.initIsAlive,
+      let ns = Processes.namespaceLink(pid: record.pid, kind: "pid")
+    else { return }
+    for pid in Processes.allPIDs() where pid != record.pid {
+      if Processes.namespaceLink(pid: pid, kind: "pid_for_children") == ns
+        || Processes.namespaceLink(pid: pid, kind: "pid") == ns
+      {
+        Glibc.kill(pid, signal)
+      }
+    }
+  }
+}

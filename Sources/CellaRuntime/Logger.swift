@@ -1,0 +1,68 @@
+import Glibc
+
+/// runc-compatible logging: `--log FILE` (default stderr) in `text` or `json` format, `--debug` for detail.
+///
+/// Containerd and podman read the JSON lines (`{"level":"error","msg":…,"time":…}`) to report our errors.
+public struct Logger: Sendable {
+  public enum Format: String, Sendable { case text, json }
+  public enum Level: String, Sendable { case debug, info, warning, error }
+
+  public let path: String?
+  public let format: Format
+  public let debug: Bool
+
+  public init(path: String? = nil, format: Format = .text, debug: Bool = false) {
+    self.path = path
+    self.format = format
+    self.debug = debug
+  }
+
+  public func debug(_ message: @autoclosure () -> String) { if debug { write(.debug, message()) } }
+  public func warning(_ message: String) { write(.warning, message) }
+  public func error(_ message: String) { write(.error, message) }
+
+  /// Writes one line to the log file (or stderr when there is none).
+  public func write(_ level: Level, _ message: String) {
+    let line: String
+    switch format {
+    case .json:
+      line = "{\"level\":\"\(level.rawValue)\",\"msg\":\(jsonQuote(message)),\"time\":\"\(rfc3339Now())\"}\n"
+    case .text:
+      line = "time=\"\(rfc3339Now())\" level=\(level.rawValue) msg=\(jsonQuote(message))\n"
+    }
+    let bytes = Array(line.utf8)
+    if let path {
+      let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+      if fd >= 0 {
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        return
+      }
+    }
+    if path == nil && level != .error {
+      _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+  }
+}
+
+/// A JSON string literal for `text`.
+public func jsonQuote(_ text: String) -> String {
+  var out = "\""
+  for scalar in text.unicodeScalars {
+    switch scalar {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\r": out += "\\r"
+    case "\t": out += "\\t"
+    default:
+      if scalar.value < 0x20 {
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      } else {
+        out.unicodeScalars.append(scalar)
+      }
+    }
+  }
+  return out + "\""
+}

@@ -1,0 +1,105 @@
+import CShims
+import Glibc
+
+/// Small whole-file helpers over raw fds; no Foundation on the create path.
+public enum FileIO {
+  /// Reads a whole file (or up to `limit` bytes).
+  public static func read(_ path: String, dirfd: Int32 = AT_FDCWD, limit: Int = 16 << 20) throws(SysError) -> [UInt8] {
+    let fd = try sys("open", path: path) { openat(dirfd, path, O_RDONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    return try readAll(fd: fd, limit: limit, path: path)
+  }
+
+  /// Reads a whole file as UTF-8 text.
+  public static func readString(_ path: String, dirfd: Int32 = AT_FDCWD) throws(SysError) -> String {
+    String(decoding: try read(path, dirfd: dirfd), as: UTF8.self)
+  }
+
+  /// Reads everything from an fd until EOF.
+  public static func readAll(fd: Int32, limit: Int = 16 << 20, path: String? = nil) throws(SysError) -> [UInt8] {
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 8192)
+    while out.count < limit {
+      let n = try sys("read", path: path) { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+      if n == 0 { break }
+      out.append(contentsOf: chunk[0..<n])
+    }
+    return out
+  }
+
+  /// Writes all bytes to an fd.
+  public static func writeAll(fd: Int32, _ bytes: [UInt8], path: String? = nil) throws(SysError) {
+    var off = 0
+    while off < bytes.count {
+      let n = try sys("write", path: path) {
+        bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+      }
+      off += n
+    }
+  }
+
+  /// Writes a file in place (for /proc and /sys knobs).
+  public static func write(_ path: String, _ text: String, dirfd: Int32 = AT_FDCWD) throws(SysError) {
+    let fd = try sys("open", path: path) { openat(dirfd, path, O_WRONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    try writeAll(fd: fd, Array(text.utf8), path: path)
+  }
+
+  /// Writes a file atomically: temp file, fsync, rename, fsync of the directory.
+  public static func writeAtomically(directory: String, name: String, _ bytes: [UInt8], mode: mode_t = 0o600)
+    throws(SysError)
+  {
+    let tmp = "\(directory)/.\(name).tmp\(getpid())"
+    let fd = try sys("open", path: tmp) { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+    do {
+      try writeAll(fd: fd, bytes, path: tmp)
+      _ = fsync(fd)
+      close(fd)
+      try sys("rename", path: tmp) { rename(tmp, "\(directory)/\(name)") }
+    } catch {
+      close(fd)
+      unlink(tmp)
+      throw error
+    }
+    let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd >= 0 {
+      _ = fsync(dfd)
+      close(dfd)
+    }
+  }
+
+  /// Whether a path exists (lstat succeeds).
+  public static func exists(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0
+  }
+
+  /// Removes a directory tree without following symlinks; missing paths are not an error.
+  public static func removeTree(_ path: String) throws(SysError) {
+    var st = stat()
+    if lstat(path, &st) != 0 {
+      if errno == ENOENT { return }
+      throw SysError("lstat", path: path)
+    }
+    if (st.st_mode & S_IFMT) == S_IFDIR {
+      for name in try listDirectory(path) { try removeTree("\(path)/\(name)") }
+      if rmdir(path) != 0 && errno != ENOENT { throw SysError("rmdir", path: path) }
+    } else if unlink(path) != 0 && errno != ENOENT {
+      throw SysError("unlink", path: path)
+    }
+  }
+
+  /// Names in a directory, without "." and "..".
+  public static func listDirectory(_ path: String) throws(SysError) -> [String] {
+    guard let dir = opendir(path) else { throw SysError("opendir", path: path) }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let ent = readdir(dir) {
+      let name = withUnsafePointer(to: ent.pointee.d_name) {
+        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      }
+      if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+  }
+}

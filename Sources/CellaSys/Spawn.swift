@@ -1,0 +1,39 @@
+import CShims
+import Glibc
+
+/// posix_spawn with explicit stdio, an empty signal mask and default signal handlers.
+///
+/// Used for hooks: it never forks the Swift process, so it is safe from any context.
+public enum Spawn {
+  /// Starts `path` with `argv` and `env`; the given fds become 0, 1 and 2 of the child.
+  public static func start(path: String, argv: [String], env: [String], stdin: Int32, stdout: Int32, stderr: Int32)
+    throws(SysError) -> pid_t
+  {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+    posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+    posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var empty = sigset_t()
+    cella_sigset_empty(&empty)
+    var all = sigset_t()
+    cella_sigset_fill(&all)
+    posix_spawnattr_setsigmask(&attr, &empty)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    let cargv = argv.map { strdup($0) } + [nil]
+    let cenv = env.map { strdup($0) } + [nil]
+    defer {
+      cargv.forEach { free($0) }
+      cenv.forEach { free($0) }
+    }
+    let rc = posix_spawn(&pid, path, &actions, &attr, cargv, cenv)
+    if rc != 0 { throw SysError("exec", path: path, errno: rc) }
+    return pid
+  }
+}
