@@ -57,7 +57,7 @@ public struct Creator {
     try store.ensureRoot()
     try store.createDirectory(options.id)
     var record = ContainerRecord(
-      id: options.id, ociVersion: spec.ociVersion ?? "1.3.0", bundle: bundle, rootfs: plan.rootfs,
+      id: options.id, ociVersion: spec.ociVersion, bundle: bundle, rootfs: plan.rootfs,
       created: rfc3339Now(), owner: ownerName(), annotations: spec.annotations, ownPIDNamespace: plan.ownPIDNamespace)
     var child: pid_t = 0
     do {
@@ -246,9 +246,7 @@ public struct Creator {
 
 /// Encodes the OCI state for hooks.
 func stateJSON(_ state: ContainerState) throws(RuntimeError) -> String {
-  do { return String(decoding: try JSONEncoder().encode(state), as: UTF8.self) } catch {
-    throw RuntimeError("encode state: \(error)")
-  }
+  String(decoding: state.ociStateJSON(), as: UTF8.self)
 }
 
 /// Calls `body` with a sockaddr_un for `path`.

@@ -17,7 +17,7 @@ struct ListCommand: ParsableCommand {
         return
       }
       switch format {
-      case "json": print(try prettyJSON(states).replacingOccurrences(of: "\n", with: "").replacingSpaces())
+      case "json": print(stateList(states))
       case "table": print(table(states), terminator: "")
       default: throw RuntimeError("--format: unknown format \"\(format)\" (use table or json)")
       }
@@ -37,31 +37,3 @@ struct ListCommand: ParsableCommand {
   }
 }
 
-extension String {
-  func replacingOccurrences(of target: String, with replacement: String) -> String {
-    split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-  }
-
-  /// Collapses the indentation left by pretty printing into a compact single line.
-  func replacingSpaces() -> String {
-    var out = ""
-    var inString = false
-    var escaped = false
-    var previous: Character = " "
-    for c in self {
-      if inString {
-        out.append(c)
-        if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
-      } else if c == "\"" {
-        inString = true
-        out.append(c)
-      } else if c == " " && (previous == " " || previous == "," || previous == "[" || previous == "{" || previous == ":") {
-        continue
-      } else {
-        out.append(c)
-      }
-      previous = c
-    }
-    return out
-  }
-}

@@ -12,7 +12,7 @@ struct StateCommand: ParsableCommand {
   func run() throws {
     try global.perform { () throws(RuntimeError) in
       let state = try Lifecycle(store: global.store, log: global.logger).state(id: id)
-      print(try prettyJSON(state))
+      print(stateDocument(state))
     }
   }
 }
@@ -20,7 +20,7 @@ struct StateCommand: ParsableCommand {
 /// Pretty JSON as runc prints it (two-space indent).
 func prettyJSON<T: Encodable>(_ value: T) throws(RuntimeError) -> String {
   let encoder = JSONEncoder()
-  encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
   do { return String(decoding: try encoder.encode(value), as: UTF8.self) } catch {
     throw RuntimeError("encode JSON: \(error)")
   }

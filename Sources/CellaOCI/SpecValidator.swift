@@ -1,0 +1,291 @@
+/// Checks a decoded `Spec` before the runtime acts on it. Each failure is
+/// one line naming the field, e.g.
+/// `config.json: linux.namespaces[3].type: duplicate namespace "pid"`.
+public struct SpecValidator: Sendable {
+  /// The bundle directory; relative `root.path` and bind sources resolve against it.
+  public let bundle: String
+  /// Whether a host path exists; tests substitute their own.
+  public let hostHasPath: @Sendable (String) -> Bool
+  /// The file name used as message prefix.
+  public var file: String = "config.json"
+
+  public init(bundle: String, hostHasPath: @escaping @Sendable (String) -> Bool = HostFiles.exists) {
+    self.bundle = bundle
+    self.hostHasPath = hostHasPath
+  }
+
+  public static let rlimitTypes: Set<String> = [
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC",
+    "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
+    "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+  ]
+
+  public static let propagationModes: Set<String> = [
+    "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
+  ]
+
+  public static let ipcSysctls: Set<String> = [
+    "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+    "kernel.shmmni", "kernel.shm_rmid_forced",
+  ]
+
+  public static let seccompActions: Set<String> = [
+    "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
+    "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY",
+  ]
+
+  public static let seccompOperators: Set<String> = [
+    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
+  ]
+
+  public static let timeOffsetClocks: Set<String> = ["monotonic", "boottime"]
+
+  public func validate(_ spec: Spec) throws(OCIError) {
+    try OCIVersion.check(spec.ociVersion, file: file)
+    try checkRoot(spec.root)
+    try checkProcess(spec.process)
+    let linux = spec.linux ?? Linux()
+    try checkNamespaces(linux)
+    if spec.hostname.map({ !$0.isEmpty }) ?? false, linux.namespace(.uts) == nil {
+      throw fail(
+        "hostname", "cannot set a hostname without a uts namespace (add {\"type\": \"uts\"} to linux.namespaces)")
+    }
+    if spec.domainname.map({ !$0.isEmpty }) ?? false, linux.namespace(.uts) == nil {
+      throw fail(
+        "domainname", "cannot set a domainname without a uts namespace (add {\"type\": \"uts\"} to linux.namespaces)")
+    }
+    try checkMounts(spec.mounts ?? [])
+    try checkHooks(spec.hooks)
+    try checkIDMappings(linux)
+    try checkTimeOffsets(linux)
+    if let propagation = linux.rootfsPropagation, !Self.propagationModes.contains(propagation) {
+      throw fail(
+        "linux.rootfsPropagation",
+        "unknown propagation \(quote(propagation)) (use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable)"
+      )
+    }
+    try checkSysctl(linux)
+    try checkDevices(linux.devices ?? [])
+    if let personality = linux.personality, personality.domain != "LINUX", personality.domain != "LINUX32" {
+      throw fail("linux.personality.domain", "unknown domain \(quote(personality.domain)) (use LINUX or LINUX32)")
+    }
+    for (name, paths) in [("maskedPaths", linux.maskedPaths), ("readonlyPaths", linux.readonlyPaths)] {
+      for (i, path) in (paths ?? []).enumerated() where !path.hasPrefix("/") {
+        throw fail("linux.\(name)[\(i)]", "must be an absolute path, got \(quote(path))")
+      }
+    }
+    try checkSeccomp(linux.seccomp)
+  }
+
+  // MARK: - Sections
+
+  private func checkRoot(_ root: Root?) throws(OCIError) {
+    guard let root else {
+      throw fail("root", "missing; set root.path to the container's root filesystem")
+    }
+    if root.path.isEmpty { throw fail("root.path", "is empty; set it to the container's root filesystem") }
+    let resolved = HostFiles.resolve(root.path, against: bundle)
+    if !hostHasPath(resolved) {
+      throw fail("root.path", "\(quote(resolved)) does not exist")
+    }
+  }
+
+  private func checkProcess(_ process: Process?) throws(OCIError) {
+    guard let process else {
+      throw fail("process", "missing; the container needs a process to run")
+    }
+    guard let args = process.args, !args.isEmpty, !args[0].isEmpty else {
+      throw fail("process.args", "missing or empty; give the program to run")
+    }
+    if !process.cwd.hasPrefix("/") {
+      throw fail("process.cwd", "must be an absolute path, got \(quote(process.cwd))")
+    }
+    if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
+      throw fail("process.oomScoreAdj", "\(adj) is out of range (-1000 to 1000)")
+    }
+    var seen: Set<String> = []
+    for (i, rlimit) in (process.rlimits ?? []).enumerated() {
+      guard Self.rlimitTypes.contains(rlimit.type) else {
+        throw fail("process.rlimits[\(i)].type", "unknown rlimit \(quote(rlimit.type))")
+      }
+      if !seen.insert(rlimit.type).inserted {
+        throw fail("process.rlimits[\(i)].type", "duplicate rlimit \(quote(rlimit.type))")
+      }
+      if rlimit.soft > rlimit.hard {
+        throw fail("process.rlimits[\(i)]", "soft limit \(rlimit.soft) is greater than hard limit \(rlimit.hard)")
+      }
+    }
+  }
+
+  private func checkNamespaces(_ linux: Linux) throws(OCIError) {
+    var seen: Set<String> = []
+    for (i, ns) in (linux.namespaces ?? []).enumerated() {
+      guard ns.kind != nil else {
+        throw fail("linux.namespaces[\(i)].type", "unknown namespace \(quote(ns.type))")
+      }
+      if !seen.insert(ns.type).inserted {
+        throw fail("linux.namespaces[\(i)].type", "duplicate namespace \(quote(ns.type))")
+      }
+      if let path = ns.path, !path.isEmpty, !path.hasPrefix("/") {
+        throw fail("linux.namespaces[\(i)].path", "must be an absolute path, got \(quote(path))")
+      }
+    }
+  }
+
+  private func checkMounts(_ mounts: [Mount]) throws(OCIError) {
+    for (i, mount) in mounts.enumerated() {
+      if !mount.destination.hasPrefix("/") {
+        throw fail("mounts[\(i)].destination", "must be an absolute path, got \(quote(mount.destination))")
+      }
+      if mount.isBind {
+        guard let source = mount.source, !source.isEmpty else {
+          throw fail("mounts[\(i)].source", "missing; a bind mount needs a source")
+        }
+        let resolved = HostFiles.resolve(source, against: bundle)
+        if !hostHasPath(resolved) {
+          throw fail("mounts[\(i)].source", "\(quote(resolved)) does not exist (bind mount source)")
+        }
+      }
+      try checkMappings(mount.uidMappings, field: "mounts[\(i)].uidMappings")
+      try checkMappings(mount.gidMappings, field: "mounts[\(i)].gidMappings")
+    }
+  }
+
+  private func checkHooks(_ hooks: Hooks?) throws(OCIError) {
+    for (name, list) in hooks?.all ?? [] {
+      for (i, hook) in list.enumerated() {
+        if !hook.path.hasPrefix("/") {
+          throw fail("hooks.\(name)[\(i)].path", "must be an absolute path, got \(quote(hook.path))")
+        }
+        if let timeout = hook.timeout, timeout <= 0 {
+          throw fail("hooks.\(name)[\(i)].timeout", "must be greater than 0, got \(timeout)")
+        }
+      }
+    }
+  }
+
+  private func checkMappings(_ mappings: [IDMapping]?, field: String) throws(OCIError) {
+    for (i, mapping) in (mappings ?? []).enumerated() where mapping.size == 0 {
+      throw fail("\(field)[\(i)].size", "must be greater than 0")
+    }
+  }
+
+  private func checkIDMappings(_ linux: Linux) throws(OCIError) {
+    let hasUID = !(linux.uidMappings ?? []).isEmpty
+    let hasGID = !(linux.gidMappings ?? []).isEmpty
+    let userNamespace = linux.namespace(.user)
+    if userNamespace == nil {
+      if hasUID {
+        throw fail(
+          "linux.uidMappings", "mappings need a user namespace (add {\"type\": \"user\"} to linux.namespaces)")
+      }
+      if hasGID {
+        throw fail(
+          "linux.gidMappings", "mappings need a user namespace (add {\"type\": \"user\"} to linux.namespaces)")
+      }
+    } else if let ns = userNamespace, (ns.path ?? "").isEmpty {
+      let index = linux.namespaces?.firstIndex { $0.type == NamespaceKind.user.rawValue } ?? 0
+      if !hasUID {
+        throw fail(
+          "linux.uidMappings",
+          "missing; a new user namespace needs uid and gid mappings (or set linux.namespaces[\(index)].path to join one)"
+        )
+      }
+      if !hasGID {
+        throw fail(
+          "linux.gidMappings",
+          "missing; a new user namespace needs uid and gid mappings (or set linux.namespaces[\(index)].path to join one)"
+        )
+      }
+    }
+    try checkMappings(linux.uidMappings, field: "linux.uidMappings")
+    try checkMappings(linux.gidMappings, field: "linux.gidMappings")
+  }
+
+  private func checkTimeOffsets(_ linux: Linux) throws(OCIError) {
+    guard let offsets = linux.timeOffsets, !offsets.isEmpty else { return }
+    if linux.namespace(.time) == nil {
+      throw fail(
+        "linux.timeOffsets", "offsets need a time namespace (add {\"type\": \"time\"} to linux.namespaces)")
+    }
+    for clock in offsets.keys.sorted() where !Self.timeOffsetClocks.contains(clock) {
+      throw fail("linux.timeOffsets", "unknown clock \(quote(clock)) (only monotonic and boottime can be offset)")
+    }
+  }
+
+  private func checkSysctl(_ linux: Linux) throws(OCIError) {
+    for key in (linux.sysctl ?? [:]).keys.sorted() {
+      if key.isEmpty || key.contains("/") || key.contains("..") || key.hasPrefix(".") || key.hasSuffix(".") {
+        throw fail("linux.sysctl", "\(quote(key)) is not a valid sysctl name")
+      }
+      let needed: NamespaceKind
+      if Self.ipcSysctls.contains(key) || key.hasPrefix("fs.mqueue.") {
+        needed = .ipc
+      } else if key.hasPrefix("net.") {
+        needed = .network
+      } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        needed = .uts
+      } else {
+        throw fail(
+          "linux.sysctl", "\(quote(key)) is not namespaced; only ipc, net and uts sysctls can be set in a container")
+      }
+      if linux.namespace(needed) == nil {
+        throw fail(
+          "linux.sysctl",
+          "\(quote(key)) needs a \(needed.rawValue) namespace (add {\"type\": \"\(needed.rawValue)\"} to linux.namespaces)"
+        )
+      }
+    }
+  }
+
+  private func checkDevices(_ devices: [LinuxDevice]) throws(OCIError) {
+    for (i, device) in devices.enumerated() {
+      guard ["c", "b", "u", "p"].contains(device.type) else {
+        throw fail("linux.devices[\(i)].type", "unknown device type \(quote(device.type)) (use c, b, u or p)")
+      }
+      if !device.path.hasPrefix("/") {
+        throw fail("linux.devices[\(i)].path", "must be an absolute path, got \(quote(device.path))")
+      }
+      if device.type != "p" {
+        if device.major == nil {
+          throw fail("linux.devices[\(i)].major", "required for a \(quote(device.type)) device")
+        }
+        if device.minor == nil {
+          throw fail("linux.devices[\(i)].minor", "required for a \(quote(device.type)) device")
+        }
+      }
+    }
+  }
+
+  private func checkSeccomp(_ seccomp: LinuxSeccomp?) throws(OCIError) {
+    guard let seccomp else { return }
+    var usesNotify = seccomp.defaultAction == "SCMP_ACT_NOTIFY"
+    if !Self.seccompActions.contains(seccomp.defaultAction) {
+      throw fail("linux.seccomp.defaultAction", "unknown action \(quote(seccomp.defaultAction))")
+    }
+    for (i, rule) in (seccomp.syscalls ?? []).enumerated() {
+      if rule.names.isEmpty {
+        throw fail("linux.seccomp.syscalls[\(i)].names", "is empty; name at least one syscall")
+      }
+      if !Self.seccompActions.contains(rule.action) {
+        throw fail("linux.seccomp.syscalls[\(i)].action", "unknown action \(quote(rule.action))")
+      }
+      if rule.action == "SCMP_ACT_NOTIFY" { usesNotify = true }
+      for (j, arg) in (rule.args ?? []).enumerated() {
+        if arg.index > 5 {
+          throw fail("linux.seccomp.syscalls[\(i)].args[\(j)].index", "\(arg.index) is out of range (0 to 5)")
+        }
+        if !Self.seccompOperators.contains(arg.op) {
+          throw fail("linux.seccomp.syscalls[\(i)].args[\(j)].op", "unknown operator \(quote(arg.op))")
+        }
+      }
+    }
+    if usesNotify && (seccomp.listenerPath ?? "").isEmpty {
+      throw fail("linux.seccomp.listenerPath", "missing; SCMP_ACT_NOTIFY needs a listener socket")
+    }
+  }
+
+  private func fail(_ field: String, _ text: String) -> OCIError {
+    OCIError("\(file): \(field): \(text)")
+  }
+}
