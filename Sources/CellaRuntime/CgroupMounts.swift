@@ -31,8 +31,10 @@ struct CgroupMounts {
         if mountPoint == "/sys/fs/cgroup" { out.isUnified = true }
         if mountPoint.hasPrefix("/sys/fs/cgroup/") { out.unifiedMount = String(mountPoint.dropFirst(15)) }
       } else if fstype == "cgroup", mountPoint.hasPrefix("/sys/fs/cgroup/") {
-        let known = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio", "perf_event",
-          "net_prio", "hugetlb", "pids", "rdma", "misc"]
+        let known = [
+          "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio", "perf_event",
+          "net_prio", "hugetlb", "pids", "rdma", "misc",
+        ]
         let opts = right[2].split(separator: ",").filter { known.contains(String($0)) || $0.hasPrefix("name=") }
         out.v1.append(
           Hierarchy(name: String(mountPoint.dropFirst(15)), options: opts.joined(separator: ","), hostPath: mountPoint))

@@ -47,7 +47,8 @@ public struct Creator {
     }
     let plan = try InitPlan(spec: spec, options: options)
     if !(spec.linux?.namespaces ?? []).contains(where: { $0.type == "mount" }) {
-      throw RuntimeError("config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
+      throw RuntimeError(
+        "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
     }
     let threads = Processes.threadCount()
     if threads != 1 {

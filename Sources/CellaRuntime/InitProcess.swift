@@ -33,7 +33,9 @@ enum InitProcess {
     if !plan.joins.isEmpty {
       for (kind, path) in plan.joins {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw RuntimeError("linux.namespaces: open \(kind.rawValue) namespace \(path): \(SysError.describe(errno))") }
+        if fd < 0 {
+          throw RuntimeError("linux.namespaces: open \(kind.rawValue) namespace \(path): \(SysError.describe(errno))")
+        }
         if cella_setns(fd, kind.cloneFlag) != 0 {
           throw RuntimeError("linux.namespaces: join \(kind.rawValue) namespace \(path): \(SysError.describe(errno))")
         }

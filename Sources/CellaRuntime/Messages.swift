@@ -1,5 +1,5 @@
-import Glibc
 import CellaSys
+import Glibc
 
 /// Typed messages between the runtime (parent) and the container's init process (child).
 enum InitMessage: Equatable {

@@ -63,7 +63,9 @@ struct Rootfs {
       try mount(InRoot.procPath(rootFD), "/", nil, MS.move, step: "move root.path onto /")
       try RuntimeError.wrap("chroot") { try sys("chroot") { chroot(".") } }
     } else {
-      let oldRoot = try RuntimeError.wrap("open /") { try sys("open /") { open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC) } }
+      let oldRoot = try RuntimeError.wrap("open /") {
+        try sys("open /") { open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC) }
+      }
       defer { close(oldRoot) }
       try RuntimeError.wrap("chdir root.path") { try sys("fchdir") { fchdir(rootFD) } }
       try RuntimeError.wrap("pivot_root") { try sys("pivot_root", path: plan.rootfs) { cella_pivot_root(".", ".") } }
@@ -189,8 +191,10 @@ struct Rootfs {
   private func setupDevSymlinks() throws(RuntimeError) {
     let dev = try RuntimeError.wrap("/dev") { try InRoot.mkdirAll(root: rootFD, "/dev") }
     defer { close(dev) }
-    var links = [("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
-      ("/proc/self/fd/2", "stderr"), ("pts/ptmx", "ptmx")]
+    var links = [
+      ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
+      ("/proc/self/fd/2", "stderr"), ("pts/ptmx", "ptmx"),
+    ]
     if FileIO.exists("/proc/kcore") { links.append(("/proc/kcore", "core")) }
     for (target, name) in links {
       if symlinkat(target, dev, name) != 0 && errno != EEXIST {

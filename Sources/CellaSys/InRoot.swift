@@ -10,7 +10,9 @@ public enum InRoot {
   static let resolveFlags: UInt64 = 0x10 | 0x02  // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
 
   /// Opens `path` relative to the root fd, never escaping it.
-  public static func open(root: Int32, _ path: String, flags: Int32 = O_PATH, mode: mode_t = 0) throws(SysError) -> Int32 {
+  public static func open(root: Int32, _ path: String, flags: Int32 = O_PATH, mode: mode_t = 0) throws(SysError)
+    -> Int32
+  {
     try sys("open", path: path) {
       cella_openat2(root, path, UInt64(UInt32(bitPattern: flags | O_CLOEXEC)), UInt64(mode), resolveFlags)
     }

@@ -10,7 +10,9 @@ public struct Packet: Sendable {
   /// Creates a connected pair; both ends are close-on-exec.
   public static func pair() throws(SysError) -> (Packet, Packet) {
     var fds: [Int32] = [0, 0]
-    try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+    try sys("socketpair") {
+      socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+    }
     return (Packet(fd: fds[0]), Packet(fd: fds[1]))
   }
 

@@ -25,7 +25,8 @@ struct ListCommand: ParsableCommand {
   }
 
   private func table(_ states: [ContainerState]) -> String {
-    let rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
+    let rows =
+      [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
       + states.map { [$0.id, String($0.pid), $0.status, $0.bundle, $0.created, $0.owner] }
     var widths = [Int](repeating: 0, count: 6)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -36,4 +37,3 @@ struct ListCommand: ParsableCommand {
     }.joined()
   }
 }
-

@@ -9,7 +9,9 @@ func stateDocument(_ s: ContainerState, indent: String = "") -> String {
     ("created", jsonQuote(s.created)), ("owner", jsonQuote(s.owner)),
   ]
   if let annotations = s.annotations, !annotations.isEmpty {
-    let inner = annotations.sorted { $0.key < $1.key }.map { "\(indent)    \(jsonQuote($0.key)): \(jsonQuote($0.value))" }
+    let inner = annotations.sorted { $0.key < $1.key }.map {
+      "\(indent)    \(jsonQuote($0.key)): \(jsonQuote($0.value))"
+    }
     fields.append(("annotations", "{\n" + inner.joined(separator: ",\n") + "\n\(indent)  }"))
   }
   let body = fields.map { "\(indent)  \(jsonQuote($0.0)): \($0.1)" }.joined(separator: ",\n")
