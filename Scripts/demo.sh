@@ -2,7 +2,7 @@
 # Builds cella-runtime, builds a busybox rootfs offline and runs one container that shows its isolation.
 set -eu
 cd "$(dirname "$0")/.."
-swift build -c release --product cella-runtime
+swift build -c release --static-swift-stdlib --product cella-runtime
 runtime=$PWD/.build/release/cella-runtime
 bundle=$PWD/.build/demo
 rm -rf "$bundle"
