@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -125,3 +126,29 @@ int cella_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int cella_setresuid(uid_t r, uid_t e, uid_t s) { return setresuid(r, e, s); }
 int cella_setresgid(gid_t r, gid_t e, gid_t s) { return setresgid(r, e, s); }
 int cella_personality(unsigned long persona) { return personality(persona); }
+
+long cella_join_session_keyring(const char *name) { return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name); }
+
+int cella_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  data[0].effective = (uint32_t)effective;
+  data[1].effective = (uint32_t)(effective >> 32);
+  data[0].permitted = (uint32_t)permitted;
+  data[1].permitted = (uint32_t)(permitted >> 32);
+  data[0].inheritable = (uint32_t)inheritable;
+  data[1].inheritable = (uint32_t)(inheritable >> 32);
+  return (int)syscall(SYS_capset, &header, data);
+}
+
+int cella_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof(data));
+  int rc = (int)syscall(SYS_capget, &header, data);
+  if (rc != 0) return rc;
+  *effective = ((uint64_t)data[1].effective << 32) | data[0].effective;
+  *permitted = ((uint64_t)data[1].permitted << 32) | data[0].permitted;
+  *inheritable = ((uint64_t)data[1].inheritable << 32) | data[0].inheritable;
+  return 0;
+}

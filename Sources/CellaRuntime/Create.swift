@@ -46,6 +46,11 @@ public struct Creator {
       throw RuntimeError("process.terminal: terminals (--console-socket) are not supported by this build yet")
     }
     let plan = try InitPlan(spec: spec, options: options)
+    if let missing = plan.capabilities?.unavailable, !missing.isEmpty {
+      log.warning(
+        "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
+      )
+    }
     if !(spec.linux?.namespaces ?? []).contains(where: { $0.type == "mount" }) {
       throw RuntimeError(
         "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")

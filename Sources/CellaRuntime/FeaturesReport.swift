@@ -1,4 +1,5 @@
 import CellaOCI
+import CellaSecurity
 
 /// What `features` reports: only what this build implements.
 public enum FeaturesReport {
@@ -15,6 +16,7 @@ public enum FeaturesReport {
     ]
     var linux = Features.Linux()
     linux.namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
+    linux.capabilities = Capabilities.allNames()
     linux.cgroup = Features.Cgroup(v1: false, v2: false, systemd: false, systemdUser: false, rdma: false)
     linux.seccomp = Features.Seccomp(enabled: false)
     linux.apparmor = Features.Enabled(enabled: false)

@@ -1,4 +1,5 @@
 import CellaOCI
+import CellaSecurity
 import CellaSys
 import Glibc
 
@@ -72,6 +73,9 @@ struct InitPlan: Sendable {
   var readonlyPaths: [String] = []
   var preserveFDs: Int32 = 0
   var noNewKeyring = false
+
+  /// nil when process.capabilities is absent (the process keeps what it has).
+  var capabilities: CapabilityPlan? = nil
 
   var createContainerHooks: [Hook] = []
   var startContainerHooks: [Hook] = []
@@ -211,6 +215,9 @@ extension InitPlan {
     sysctl = (linux?.sysctl ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     if let p = linux?.personality {
       personality = p.domain == "LINUX32" ? 0x0008 : 0x0000
+    }
+    if let caps = process.capabilities {
+      do { capabilities = try Capabilities.plan(caps) } catch { throw RuntimeError(error.message) }
     }
     maskedPaths = linux?.maskedPaths ?? []
     readonlyPaths = linux?.readonlyPaths ?? []

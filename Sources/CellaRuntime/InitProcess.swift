@@ -1,5 +1,6 @@
 import CShims
 import CellaOCI
+import CellaSecurity
 import CellaSys
 import Glibc
 
@@ -98,6 +99,9 @@ enum InitProcess {
     if let p = plan.personality, cella_personality(UInt(p)) < 0 {
       throw RuntimeError("linux.personality: \(SysError.describe(errno))")
     }
+    if !plan.noNewKeyring && cella_join_session_keyring("_ses.\(plan.id)") < 0 && errno != ENOSYS {
+      throw RuntimeError("create a session keyring: \(SysError.describe(errno)) (--no-new-keyring skips it)")
+    }
     try enterCwd(plan.cwd)
     guard let command = plan.args.first else { throw RuntimeError("process.args is empty") }
     let executable = try ExecLookup.resolve(command, env: plan.env)
@@ -116,10 +120,7 @@ enum InitProcess {
     do {
       guard case .start(let startState)? = try? reply.receiveMessage() else { _exit(1) }
       try HookRunner.run(plan.startContainerHooks, point: .startContainer, state: startState)
-      try becomeUser(plan)
-      if plan.noNewPrivileges && cella_prctl(Prctl.setNoNewPrivs, 1, 0, 0, 0) != 0 {
-        throw RuntimeError("process.noNewPrivileges: \(SysError.describe(errno))")
-      }
+      try dropPrivileges(plan)
       umask(plan.umask ?? 0o022)
       for sig in Int32(1)...31 where sig != SIGKILL && sig != SIGSTOP { signal(sig, SIG_DFL) }
       _ = cella_close_range(UInt32(3 + plan.preserveFDs), UInt32.max, CLOSE_RANGE_CLOEXEC)
@@ -150,6 +151,23 @@ enum InitProcess {
     var buf = [CChar](repeating: 0, count: 4096)
     guard getcwd(&buf, buf.count) != nil, buf[0] == CChar(UInt8(ascii: "/")) else {
       throw RuntimeError("process.cwd \(cwd): resolves outside the container's root")
+    }
+  }
+
+  /// Bounding set, user, capability sets and no_new_privs, in the order the kernel needs: the
+  /// bounding set while still privileged, permitted capabilities kept across the uid switch, ambient last.
+  private static func dropPrivileges(_ plan: InitPlan) throws(RuntimeError) {
+    if let caps = plan.capabilities {
+      _ = cella_prctl(Prctl.setKeepCaps, 1, 0, 0, 0)
+      do { try Capabilities.applyBounding(caps) } catch { throw RuntimeError(error.message) }
+    }
+    try becomeUser(plan)
+    if let caps = plan.capabilities {
+      do { try Capabilities.applySets(caps) } catch { throw RuntimeError(error.message) }
+      _ = cella_prctl(Prctl.setKeepCaps, 0, 0, 0, 0)
+    }
+    if plan.noNewPrivileges && cella_prctl(Prctl.setNoNewPrivs, 1, 0, 0, 0) != 0 {
+      throw RuntimeError("process.noNewPrivileges: \(SysError.describe(errno))")
     }
   }
 

@@ -70,4 +70,14 @@ int cella_pipe2(int fds[2], int flags);
 int cella_setresuid(uid_t r, uid_t e, uid_t s);
 int cella_setresgid(gid_t r, gid_t e, gid_t s);
 int cella_personality(unsigned long persona);
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring for the container.
+long cella_join_session_keyring(const char *name);
+
+/// capset(2) with 64-bit sets (_LINUX_CAPABILITY_VERSION_3) for the calling thread.
+int cella_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+
+/// capget(2) for the calling thread.
+int cella_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+
 #endif
