@@ -55,6 +55,8 @@ public struct Creator {
       throw RuntimeError(
         "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
     }
+    // The runtime holds host resources from here on: not dumpable, not ptraceable by the container.
+    _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     let threads = Processes.threadCount()
     if threads != 1 {
       throw RuntimeError("internal: create must run single-threaded before clone, found \(threads) threads")

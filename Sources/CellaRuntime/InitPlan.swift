@@ -169,6 +169,11 @@ extension InitPlan {
       if type.isEmpty && !isBind { throw RuntimeError("config.json: mounts[\(i)].type: a mount needs a type") }
       var flags = opts.flags & ~opts.clearFlags
       if isBind { flags |= MS.bind | (opts.isRecursive ? MS.rec : 0) }
+      if type == "proc" || type == "sysfs" {
+        // Kernel interfaces never need set-uid, devices or executables.
+        flags |= MS.noSuid | MS.noExec | MS.noDev
+        if type == "sysfs" && !(m.options ?? []).contains("rw") { flags |= MS.readOnly }
+      }
       mounts.append(
         MountStep(
           destination: m.destination, type: isBind ? "bind" : type, source: source, flags: flags,

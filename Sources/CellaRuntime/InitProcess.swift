@@ -29,6 +29,9 @@ enum InitProcess {
 
   private static func setUp(plan: InitPlan, channel: Packet, listener: Int32) throws(RuntimeError) {
     _ = cella_prctl(Prctl.setPdeathsig, UInt(SIGKILL), 0, 0, 0)
+    // Until exec, this process is the runtime binary holding host resources: keep the container from
+    // ptracing it or opening /proc/PID/exe (CVE-2019-5736 class); execve makes the program dumpable again.
+    _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     try expect(channel, .go)
 
     if !plan.joins.isEmpty {
