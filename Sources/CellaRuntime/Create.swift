@@ -18,6 +18,8 @@ public struct Creator {
   /// What `create` made: the record, and whether the caller is the parent of init (run waits on it).
   public struct Result: Sendable {
     public var record: ContainerRecord
+    /// The pty master when the process has a terminal and no --console-socket was given (run in the foreground).
+    public var master: Int32?
   }
 
   /// Creates the container; on any failure nothing is left behind.
@@ -38,15 +40,12 @@ public struct Creator {
       spec = try SpecLoader.decode(configBytes, file: "config.json")
       try SpecValidator(bundle: bundle).validate(spec)
     } catch { throw RuntimeError(error) }
-    if spec.process?.terminal == true && options.consoleSocket == nil {
+    if spec.process?.terminal == true && options.consoleSocket == nil && !options.foreground {
       throw RuntimeError(
         "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false")
     }
-    if spec.process?.terminal == true {
-      throw RuntimeError("process.terminal: terminals (--console-socket) are not supported by this build yet")
-    }
     let plan = try InitPlan(spec: spec, options: options)
-    if let missing = plan.capabilities?.unavailable, !missing.isEmpty {
+    if let missing = plan.process.capabilities?.unavailable, !missing.isEmpty {
       log.warning(
         "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
       )
@@ -71,7 +70,8 @@ public struct Creator {
     do {
       try store.saveConfig(options.id, configBytes)
       try store.save(record)
-      child = try launch(plan: plan, spec: spec, record: &record)
+      var master: Int32? = nil
+      child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
       if let pidFile = options.pidFile {
         let path = absolutePath(pidFile)
         let dir = path.split(separator: "/").dropLast().joined(separator: "/")
@@ -80,7 +80,7 @@ public struct Creator {
           try FileIO.writeAtomically(directory: "/" + dir, name: name, Array("\(record.pid)".utf8), mode: 0o644)
         }
       }
-      return Result(record: record)
+      return Result(record: record, master: master)
     } catch {
       rollback(record: record, child: child, spec: spec)
       throw error
@@ -98,7 +98,9 @@ public struct Creator {
   }
 
   /// Clones init and runs the parent's half of the protocol; returns the pid of the direct child.
-  private func launch(plan: InitPlan, spec: Spec, record: inout ContainerRecord) throws(RuntimeError) -> pid_t {
+  private func launch(
+    plan: InitPlan, spec: Spec, record: inout ContainerRecord, consoleSocket: String?, master: inout Int32?
+  ) throws(RuntimeError) -> pid_t {
     let (parentEnd, childEnd) = try RuntimeError.wrap("socketpair") { try Packet.pair() }
     defer { parentEnd.close() }
     let listener = try listenForStart(id: record.id)
@@ -129,8 +131,22 @@ public struct Creator {
     try send(parentEnd, .go)
     var initPID = pid
     while true {
-      let message: InitMessage?
-      do { message = try parentEnd.receiveMessage() } catch { throw RuntimeError("init channel", error) }
+      let received: (InitMessage, Int32)?
+      do { received = try parentEnd.receiveMessageWithFD() } catch { throw RuntimeError("init channel", error) }
+      let message = received?.0
+      if let fd = received?.1, fd >= 0 {
+        guard message == .console else {
+          close(fd)
+          throw RuntimeError("internal: unexpected fd from init")
+        }
+        if let consoleSocket {
+          defer { close(fd) }
+          try Console.send(master: fd, to: consoleSocket)
+        } else {
+          master = fd
+        }
+        continue
+      }
       switch message {
       case nil:
         throw RuntimeError("container init exited during set-up: \(describeExit(pid: initPID, direct: pid))")

@@ -55,38 +55,19 @@ struct InitPlan: Sendable {
   var rootReadonly = false
   var rootPropagation: UInt = 0
 
-  var args: [String] = []
-  var env: [String] = []
-  var cwd = "/"
-  var uid: UInt32 = 0
-  var gid: UInt32 = 0
-  var additionalGids: [UInt32] = []
-  var umask: mode_t? = nil
-  var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64, name: String)] = []
-  var oomScoreAdj: Int? = nil
-  var noNewPrivileges = false
+  /// The user process: identity, environment, limits and privileges.
+  var process = ProcessPlan()
   var hostname: String? = nil
   var domainname: String? = nil
   var sysctl: [(key: String, value: String)] = []
   var personality: UInt? = nil
   var maskedPaths: [String] = []
   var readonlyPaths: [String] = []
-  var preserveFDs: Int32 = 0
   var noNewKeyring = false
-
-  /// nil when process.capabilities is absent (the process keeps what it has).
-  var capabilities: CapabilityPlan? = nil
 
   var createContainerHooks: [Hook] = []
   var startContainerHooks: [Hook] = []
 }
-
-/// Resource names of process.rlimits.
-let rlimitResources: [String: Int32] = [
-  "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
-  "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
-  "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
-]
 
 /// The devices every container gets (runc's and crun's default set).
 let defaultDevices: [DeviceStep] = [
@@ -107,6 +88,8 @@ public struct CreateOptions: Sendable {
   public var noPivot = false
   public var noNewKeyring = false
   public var preserveFDs: Int32 = 0
+  /// `run` without --detach: a terminal may be proxied by the runtime instead of a console socket.
+  public var foreground = false
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -127,7 +110,6 @@ extension InitPlan {
     self.rootReadonly = root.readonly ?? false
     self.noPivot = options.noPivot
     self.noNewKeyring = options.noNewKeyring
-    self.preserveFDs = options.preserveFDs
 
     let linux = spec.linux
     var newFlags: UInt64 = 0
@@ -200,29 +182,13 @@ extension InitPlan {
       rootPropagation = MountOptions.parse([prop]).propagation
     }
 
-    args = process.args ?? []
-    env = process.env ?? []
-    cwd = process.cwd
-    uid = process.user.uid
-    gid = process.user.gid
-    additionalGids = process.user.additionalGids ?? []
-    umask = process.user.umask.map { mode_t($0) }
-    for (i, r) in (process.rlimits ?? []).enumerated() {
-      guard let res = rlimitResources[r.type] else {
-        throw RuntimeError("config.json: process.rlimits[\(i)].type: unknown rlimit \"\(r.type)\"")
-      }
-      rlimits.append((res, r.soft, r.hard, r.type))
-    }
-    oomScoreAdj = process.oomScoreAdj
-    noNewPrivileges = process.noNewPrivileges ?? false
+    self.process = try ProcessPlan(process, field: "process")
+    self.process.preserveFDs = options.preserveFDs
     hostname = spec.hostname
     domainname = spec.domainname
     sysctl = (linux?.sysctl ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     if let p = linux?.personality {
       personality = p.domain == "LINUX32" ? 0x0008 : 0x0000
-    }
-    if let caps = process.capabilities {
-      do { capabilities = try Capabilities.plan(caps) } catch { throw RuntimeError(error.message) }
     }
     maskedPaths = linux?.maskedPaths ?? []
     readonlyPaths = linux?.readonlyPaths ?? []

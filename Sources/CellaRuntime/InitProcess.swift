@@ -71,7 +71,7 @@ enum InitProcess {
     umask(0)
     var rootfs = Rootfs(plan: plan)
     try rootfs.prepare()
-    if let adj = plan.oomScoreAdj {
+    if let adj = plan.process.oomScoreAdj {
       try RuntimeError.wrap("process.oomScoreAdj") { try FileIO.write("/proc/self/oom_score_adj", String(adj)) }
     }
 
@@ -92,22 +92,21 @@ enum InitProcess {
     if let domain = plan.domainname, setdomainname(domain, domain.utf8.count) != 0 {
       throw RuntimeError("domainname \"\(domain)\": \(SysError.describe(errno))")
     }
-    for limit in plan.rlimits {
-      var rl = rlimit(rlim_cur: rlim_t(limit.soft), rlim_max: rlim_t(limit.hard))
-      if setrlimit(__rlimit_resource_t(UInt32(limit.resource)), &rl) != 0 {
-        let hint = errno == EPERM ? " (raising a hard limit needs CAP_SYS_RESOURCE, which this host withholds)" : ""
-        throw RuntimeError("process.rlimits \(limit.name): \(SysError.describe(errno))\(hint)")
-      }
-    }
+    try ProcessLauncher.applyRlimits(plan.process)
     if let p = plan.personality, cella_personality(UInt(p)) < 0 {
       throw RuntimeError("linux.personality: \(SysError.describe(errno))")
     }
     if !plan.noNewKeyring && cella_join_session_keyring("_ses.\(plan.id)") < 0 && errno != ENOSYS {
       throw RuntimeError("create a session keyring: \(SysError.describe(errno)) (--no-new-keyring skips it)")
     }
-    try enterCwd(plan.cwd)
-    guard let command = plan.args.first else { throw RuntimeError("process.args is empty") }
-    let executable = try ExecLookup.resolve(command, env: plan.env)
+    try ProcessLauncher.enterCwd(plan.process.cwd)
+    guard let command = plan.process.args.first else { throw RuntimeError("process.args is empty") }
+    let executable = try ExecLookup.resolve(command, env: plan.process.env)
+    if plan.process.terminal {
+      let master = try Console.attach(size: plan.process.consoleSize)
+      try RuntimeError.wrap("init") { try channel.send(InitMessage.console.bytes, fd: master) }
+      close(master)
+    }
 
     try RuntimeError.wrap("init") { try channel.send(.ready) }
     try expect(channel, .committed)
@@ -123,68 +122,12 @@ enum InitProcess {
     do {
       guard case .start(let startState)? = try? reply.receiveMessage() else { _exit(1) }
       try HookRunner.run(plan.startContainerHooks, point: .startContainer, state: startState)
-      try dropPrivileges(plan)
-      umask(plan.umask ?? 0o022)
-      for sig in Int32(1)...31 where sig != SIGKILL && sig != SIGSTOP { signal(sig, SIG_DFL) }
-      _ = cella_close_range(UInt32(3 + plan.preserveFDs), UInt32.max, CLOSE_RANGE_CLOEXEC)
-      let argv = plan.args.map { strdup($0) } + [nil]
-      let envp = plan.env.map { strdup($0) } + [nil]
-      execve(executable, argv, envp)
-      let e = errno
-      throw RuntimeError(
-        "exec \(executable): \(SysError.describe(e))", exitCode: e == ENOENT ? 127 : 126)
+      try ProcessLauncher.exec(plan.process, executable: executable)
     } catch let error as RuntimeError {
       try? reply.send(.error(error.message))
       _exit(error.exitCode == 0 ? 1 : error.exitCode)
     } catch {
       _exit(1)
-    }
-  }
-
-  /// chdir to process.cwd, created if missing, never through a magic link or out of the root.
-  private static func enterCwd(_ cwd: String) throws(RuntimeError) {
-    let root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
-    defer { close(root) }
-    let fd: Int32
-    do { fd = try InRoot.mkdirAll(root: root, cwd) } catch {
-      throw RuntimeError("process.cwd \(cwd): \(error.reason) (the cwd must be a directory inside the container)")
-    }
-    defer { close(fd) }
-    if fchdir(fd) != 0 { throw RuntimeError("process.cwd \(cwd): \(SysError.describe(errno))") }
-    var buf = [CChar](repeating: 0, count: 4096)
-    guard getcwd(&buf, buf.count) != nil, buf[0] == CChar(UInt8(ascii: "/")) else {
-      throw RuntimeError("process.cwd \(cwd): resolves outside the container's root")
-    }
-  }
-
-  /// Bounding set, user, capability sets and no_new_privs, in the order the kernel needs: the
-  /// bounding set while still privileged, permitted capabilities kept across the uid switch, ambient last.
-  private static func dropPrivileges(_ plan: InitPlan) throws(RuntimeError) {
-    if let caps = plan.capabilities {
-      _ = cella_prctl(Prctl.setKeepCaps, 1, 0, 0, 0)
-      do { try Capabilities.applyBounding(caps) } catch { throw RuntimeError(error.message) }
-    }
-    try becomeUser(plan)
-    if let caps = plan.capabilities {
-      do { try Capabilities.applySets(caps) } catch { throw RuntimeError(error.message) }
-      _ = cella_prctl(Prctl.setKeepCaps, 0, 0, 0, 0)
-    }
-    if plan.noNewPrivileges && cella_prctl(Prctl.setNoNewPrivs, 1, 0, 0, 0) != 0 {
-      throw RuntimeError("process.noNewPrivileges: \(SysError.describe(errno))")
-    }
-  }
-
-  /// Switches to process.user (groups first, then gid, then uid).
-  private static func becomeUser(_ plan: InitPlan) throws(RuntimeError) {
-    var groups = plan.additionalGids.map { gid_t($0) }
-    if setgroups(groups.count, &groups) != 0 && !(errno == EPERM && groups.isEmpty) {
-      throw RuntimeError("process.user.additionalGids: setgroups: \(SysError.describe(errno))")
-    }
-    if cella_setresgid(plan.gid, plan.gid, plan.gid) != 0 {
-      throw RuntimeError("process.user.gid \(plan.gid): \(SysError.describe(errno))")
-    }
-    if cella_setresuid(plan.uid, plan.uid, plan.uid) != 0 {
-      throw RuntimeError("process.user.uid \(plan.uid): \(SysError.describe(errno))")
     }
   }
 }

@@ -23,6 +23,8 @@ enum InitMessage: Equatable {
   case error(String)
   /// start → init: run startContainer hooks and exec. Carries the state JSON.
   case start(state: String)
+  /// child → parent: the pty master travels with this message (SCM_RIGHTS).
+  case console
 
   var bytes: [UInt8] {
     switch self {
@@ -36,6 +38,7 @@ enum InitMessage: Equatable {
     case .committed: return [8]
     case .error(let text): return [9] + Array(text.utf8)
     case .start(let state): return [10] + Array(state.utf8)
+    case .console: return [11]
     }
   }
 
@@ -53,6 +56,7 @@ enum InitMessage: Equatable {
     case 8: self = .committed
     case 9: self = .error(text)
     case 10: self = .start(state: text)
+    case 11: self = .console
     default: return nil
     }
   }
@@ -61,10 +65,16 @@ enum InitMessage: Equatable {
 extension Packet {
   func send(_ message: InitMessage) throws(SysError) { try send(message.bytes) }
 
-  /// The next message; nil at EOF (the peer exited).
+  /// The next message; nil at EOF (the peer exited). A passed fd is closed.
   func receiveMessage() throws(SysError) -> InitMessage? {
-    guard let (bytes, fd) = try receive() else { return nil }
+    guard let (message, fd) = try receiveMessageWithFD() else { return nil }
     if fd >= 0 { _ = Glibc.close(fd) }
-    return InitMessage(bytes) ?? .error("garbled message from the peer")
+    return message
+  }
+
+  /// The next message and the fd that came with it (-1 if none); nil at EOF.
+  func receiveMessageWithFD() throws(SysError) -> (InitMessage, Int32)? {
+    guard let (bytes, fd) = try receive() else { return nil }
+    return (InitMessage(bytes) ?? .error("garbled message from the peer"), fd)
   }
 }

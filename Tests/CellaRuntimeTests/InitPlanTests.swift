@@ -100,10 +100,10 @@ final class InitPlanTests: XCTestCase {
         $0.process?.rlimits = [POSIXRlimit(type: "RLIMIT_NOFILE", hard: 100, soft: 50)]
         $0.process?.user = User(uid: 1000, gid: 1000, umask: 0o077, additionalGids: [5])
       })
-    XCTAssertEqual(p.rlimits.first?.resource, 7)
-    XCTAssertEqual(p.rlimits.first?.soft, 50)
-    XCTAssertEqual(p.uid, 1000)
-    XCTAssertEqual(p.additionalGids, [5])
-    XCTAssertEqual(p.umask, 0o077)
+    XCTAssertEqual(p.process.rlimits.first?.resource, 7)
+    XCTAssertEqual(p.process.rlimits.first?.soft, 50)
+    XCTAssertEqual(p.process.uid, 1000)
+    XCTAssertEqual(p.process.additionalGids, [5])
+    XCTAssertEqual(p.process.umask, 0o077)
   }
 }

@@ -1,0 +1,55 @@
+import CellaOCI
+import CellaSecurity
+import Glibc
+
+/// Resource names of process.rlimits.
+let rlimitResources: [String: Int32] = [
+  "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
+  "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
+  "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+]
+
+/// A process to start in a container (init's user program, or an `exec`), resolved before any fork.
+struct ProcessPlan: Sendable {
+  var args: [String] = []
+  var env: [String] = []
+  var cwd = "/"
+  var uid: UInt32 = 0
+  var gid: UInt32 = 0
+  var additionalGids: [UInt32] = []
+  var umask: mode_t? = nil
+  var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64, name: String)] = []
+  var oomScoreAdj: Int? = nil
+  var noNewPrivileges = false
+  /// nil when process.capabilities is absent (the process keeps what it has).
+  var capabilities: CapabilityPlan? = nil
+  var preserveFDs: Int32 = 0
+  var terminal = false
+  var consoleSize: (height: UInt16, width: UInt16)? = nil
+
+  init() {}
+
+  /// Resolves an OCI process; errors name `field` (process, or the --process file).
+  init(_ process: Process, field: String) throws(RuntimeError) {
+    args = process.args ?? []
+    env = process.env ?? []
+    cwd = process.cwd
+    uid = process.user.uid
+    gid = process.user.gid
+    additionalGids = process.user.additionalGids ?? []
+    umask = process.user.umask.map { mode_t($0) }
+    for (i, r) in (process.rlimits ?? []).enumerated() {
+      guard let res = rlimitResources[r.type] else {
+        throw RuntimeError("config.json: \(field).rlimits[\(i)].type: unknown rlimit \"\(r.type)\"")
+      }
+      rlimits.append((res, r.soft, r.hard, r.type))
+    }
+    oomScoreAdj = process.oomScoreAdj
+    noNewPrivileges = process.noNewPrivileges ?? false
+    if let caps = process.capabilities {
+      do { capabilities = try Capabilities.plan(caps) } catch { throw RuntimeError(error.message) }
+    }
+    terminal = process.terminal ?? false
+    if let size = process.consoleSize { consoleSize = (UInt16(clamping: size.height), UInt16(clamping: size.width)) }
+  }
+}
