@@ -11,7 +11,7 @@ struct CellaRuntimeCommand: ParsableCommand {
     version: "cella-runtime version 0.1.0\nspec: 1.3.0",
     subcommands: [
       CreateCommand.self, StartCommand.self, RunCommand.self, StateCommand.self, KillCommand.self,
-      DeleteCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self, ExecCommand.self,
+      DeleteCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self, ExecCommand.self, PsCommand.self,
     ])
 
   @OptionGroup var global: GlobalOptions
