@@ -44,6 +44,7 @@ struct InitPlan: Sendable {
   var forkAfterUnshare = false
   var newUserNamespace = false
   var newMountNamespace = false
+  var newCgroupNamespace = false
   var ownPIDNamespace = false
   var uidMap = ""
   var gidMap = ""
@@ -129,6 +130,11 @@ extension InitPlan {
     // The time namespace is entered through the parent (its offsets must be set before anyone is inside).
     let timeFlag = UInt64(UInt32(bitPattern: NamespaceKind.time.cloneFlag))
     newFlags &= ~timeFlag
+    // The cgroup namespace is unshared by init once the runtime has moved it into its cgroup, so that
+    // the namespace's root is the container's cgroup.
+    let cgroupFlag = UInt64(UInt32(bitPattern: NamespaceKind.cgroup.cloneFlag))
+    newCgroupNamespace = newFlags & cgroupFlag != 0
+    newFlags &= ~cgroupFlag
     if let userJoin { joins.append(userJoin) }
     // pid is joined by the parent before the clone; the others by the child.
     joins += otherJoins.filter { $0.kind != .pid && $0.kind != .time }

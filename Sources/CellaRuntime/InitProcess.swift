@@ -63,6 +63,9 @@ enum InitProcess {
         }
       }
     }
+    if plan.newCgroupNamespace && cella_unshare(NamespaceKind.cgroup.cloneFlag) != 0 {
+      throw RuntimeError("unshare the cgroup namespace: \(SysError.describe(errno))")
+    }
     if plan.newUserNamespace {
       if cella_setresgid(0, 0, 0) != 0 || cella_setresuid(0, 0, 0) != 0 {
         throw RuntimeError("linux.uidMappings: container uid/gid 0 must be mapped: \(SysError.describe(errno))")

@@ -19,11 +19,12 @@ final class InitPlanTests: XCTestCase {
 
   func testNewNamespacesWithoutPathsGoIntoOneClone() throws {
     let p = try plan(spec())
-    let expected = [NamespaceKind.pid, .network, .ipc, .uts, .mount, .cgroup]
+    let expected = [NamespaceKind.pid, .network, .ipc, .uts, .mount]
       .reduce(UInt64(0)) { $0 | UInt64(UInt32(bitPattern: $1.cloneFlag)) }
     XCTAssertEqual(p.cloneFlags, expected)
     XCTAssertTrue(p.joins.isEmpty)
     XCTAssertTrue(p.ownPIDNamespace)
+    XCTAssertTrue(p.newCgroupNamespace)
   }
 
   func testJoiningANamespaceMovesNewOnesToUnshareAndForksForPid() throws {
