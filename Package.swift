@@ -14,7 +14,8 @@ let package = Package(
   ],
   targets: [
     .target(name: "CShims", path: "Sources/CShims"),
-    .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+    .systemLibrary(
+      name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
     .systemLibrary(name: "CCap", path: "Sources/CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
     .target(name: "CellaSys", dependencies: ["CShims"]),
     .target(name: "CellaOCI", dependencies: []),
@@ -26,6 +27,7 @@ let package = Package(
     ),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntime", "CellaSys"]),
+    .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI"]),
   ]
 )

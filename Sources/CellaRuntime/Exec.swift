@@ -1,5 +1,6 @@
 import CShims
 import CellaOCI
+import CellaSecurity
 import CellaSys
 import Glibc
 
@@ -87,6 +88,11 @@ extension Lifecycle {
       while true {
         let received = try RuntimeError.wrap("exec channel") { try parentEnd.receiveMessageWithFD() }
         guard let (message, fd) = received else { break }  // EOF: exec succeeded
+        if fd >= 0 && message == .seccompListener {
+          defer { close(fd) }
+          try forwardSeccompListener(fd, spec: spec, pid: target, state: try stateJSON(record.state()))
+          continue
+        }
         if fd >= 0 {
           if let socket = options.consoleSocket {
             defer { close(fd) }
@@ -182,6 +188,7 @@ extension Lifecycle {
     }
     var plan = try ProcessPlan(process, field: o.processFile == nil ? "process" : "--process")
     plan.preserveFDs = o.preserveFDs
+    plan.seccomp = try compileSeccomp(spec.linux?.seccomp)
     return plan
   }
 }
@@ -222,7 +229,7 @@ enum ExecProcess {
         try RuntimeError.wrap("exec") { try channel.send(InitMessage.console.bytes, fd: master) }
         close(master)
       }
-      try ProcessLauncher.exec(plan, executable: executable)
+      try ProcessLauncher.exec(plan, executable: executable, runtime: channel)
     } catch let error as RuntimeError {
       try? channel.send(.error(error.message))
       _exit(error.exitCode == 0 ? 1 : error.exitCode)

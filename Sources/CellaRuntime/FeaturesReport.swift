@@ -18,7 +18,10 @@ public enum FeaturesReport {
     linux.namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
     linux.capabilities = Capabilities.allNames()
     linux.cgroup = Features.Cgroup(v1: false, v2: false, systemd: false, systemdUser: false, rdma: false)
-    linux.seccomp = Features.Seccomp(enabled: false)
+    linux.seccomp = Features.Seccomp(
+      enabled: true, actions: SeccompFeatures.actions, operators: SeccompFeatures.operators,
+      archs: SeccompFeatures.archs, knownFlags: SeccompFeatures.knownFlags,
+      supportedFlags: SeccompFeatures.supportedFlags)
     linux.apparmor = Features.Enabled(enabled: false)
     linux.selinux = Features.Enabled(enabled: false)
     linux.intelRdt = Features.IntelRdt(enabled: false)

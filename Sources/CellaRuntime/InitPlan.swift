@@ -189,6 +189,7 @@ extension InitPlan {
     }
 
     self.process = try ProcessPlan(process, field: "process")
+    self.process.seccomp = try compileSeccomp(linux?.seccomp)
     self.process.preserveFDs = options.preserveFDs
     hostname = spec.hostname
     domainname = spec.domainname
@@ -201,4 +202,10 @@ extension InitPlan {
     createContainerHooks = spec.hooks?.createContainer ?? []
     startContainerHooks = spec.hooks?.startContainer ?? []
   }
+}
+
+/// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF).
+func compileSeccomp(_ config: LinuxSeccomp?) throws(RuntimeError) -> CompiledSeccomp? {
+  guard let config else { return nil }
+  do { return try SeccompCompiler.compile(config) } catch { throw RuntimeError("config.json: \(error.message)") }
 }

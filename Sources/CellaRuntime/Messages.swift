@@ -25,6 +25,8 @@ enum InitMessage: Equatable {
   case start(state: String)
   /// child → parent: the pty master travels with this message (SCM_RIGHTS).
   case console
+  /// child → runtime: the seccomp notify listener fd travels with this message, for listenerPath.
+  case seccompListener
 
   var bytes: [UInt8] {
     switch self {
@@ -39,6 +41,7 @@ enum InitMessage: Equatable {
     case .error(let text): return [9] + Array(text.utf8)
     case .start(let state): return [10] + Array(state.utf8)
     case .console: return [11]
+    case .seccompListener: return [12]
     }
   }
 
@@ -57,6 +60,7 @@ enum InitMessage: Equatable {
     case 9: self = .error(text)
     case 10: self = .start(state: text)
     case 11: self = .console
+    case 12: self = .seccompListener
     default: return nil
     }
   }

@@ -33,9 +33,9 @@ enum ProcessLauncher {
     }
   }
 
-  /// Drops privileges, closes inherited fds and execs `executable`; returns only by throwing.
-  static func exec(_ p: ProcessPlan, executable: String) throws(RuntimeError) -> Never {
-    try dropPrivileges(p)
+  /// Drops privileges, loads seccomp, closes inherited fds and execs `executable`; returns only by
+  /// throwing. A seccomp notify listener fd goes to `runtime`, which hands it to listenerPath.
+  static func exec(_ p: ProcessPlan, executable: String, runtime: Packet) throws(RuntimeError) -> Never {
     umask(p.umask ?? 0o022)
     for sig in Int32(1)...31 where sig != SIGKILL && sig != SIGSTOP { signal(sig, SIG_DFL) }
     var empty = sigset_t()
@@ -43,11 +43,34 @@ enum ProcessLauncher {
     sigprocmask(SIG_SETMASK, &empty, nil)
     // No host fd may survive into the container (CVE-2024-21626 class).
     _ = cella_close_range(UInt32(3 + p.preserveFDs), UInt32.max, CLOSE_RANGE_CLOEXEC)
+    // The filter goes in as late as possible, so that it constrains the user program and not our own
+    // set-up calls. Loading needs no_new_privs or CAP_SYS_ADMIN: when the final privileges have
+    // neither, it must go in before they drop (and such a profile must allow prctl, capset, setres*id).
+    let keepsAdmin = p.capabilities.map { $0.effective & (1 << 21) != 0 } ?? (p.uid == 0)
+    if let filter = p.seccomp, !p.noNewPrivileges && !keepsAdmin {
+      try loadSeccomp(filter, runtime: runtime)
+      try dropPrivileges(p)
+    } else {
+      try dropPrivileges(p)
+      if let filter = p.seccomp { try loadSeccomp(filter, runtime: runtime) }
+    }
     let argv = p.args.map { strdup($0) } + [nil]
     let envp = p.env.map { strdup($0) } + [nil]
     execve(executable, argv, envp)
     let e = errno
     throw RuntimeError("exec \(executable): \(SysError.describe(e))", exitCode: e == ENOENT ? 127 : 126)
+  }
+
+  private static func loadSeccomp(_ filter: CompiledSeccomp, runtime: Packet) throws(RuntimeError) {
+    let listener: Int32
+    do { listener = try SeccompLoader.load(filter) } catch { throw RuntimeError("linux.seccomp: \(error.message)") }
+    if listener >= 0 {
+      // One sendmsg: a profile that notifies on sendmsg itself would wait for a listener that never gets the fd.
+      try RuntimeError.wrap("linux.seccomp: pass the notify fd") {
+        try runtime.send(InitMessage.seccompListener.bytes, fd: listener)
+      }
+      close(listener)
+    }
   }
 
   /// Bounding set, user, capability sets and no_new_privs, in the order the kernel needs: the

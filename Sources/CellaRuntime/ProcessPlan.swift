@@ -25,6 +25,8 @@ struct ProcessPlan: Sendable {
   var capabilities: CapabilityPlan? = nil
   var preserveFDs: Int32 = 0
   var terminal = false
+  /// The container's seccomp filter, compiled by libseccomp in the parent; init only loads it.
+  var seccomp: CompiledSeccomp? = nil
   var consoleSize: (height: UInt16, width: UInt16)? = nil
 
   init() {}

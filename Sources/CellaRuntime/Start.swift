@@ -1,4 +1,5 @@
 import CellaOCI
+import CellaSecurity
 import CellaSys
 import Glibc
 
@@ -25,10 +26,18 @@ extension Lifecycle {
     }
     let createdState = try stateJSON(record.state(status: .created))
     try RuntimeError.wrap("start \"\(id)\"") { try channel.send(InitMessage.start(state: createdState)) }
-    let reply: InitMessage?
-    reply = try RuntimeError.wrap("start \"\(id)\"") { try channel.receiveMessage() }
-    if case .error(let text)? = reply {
-      throw RuntimeError(text, exitCode: text.contains("not found") || text.contains("no such file") ? 127 : 1)
+    while true {
+      let received = try RuntimeError.wrap("start \"\(id)\"") { try channel.receiveMessageWithFD() }
+      guard let (reply, fd) = received else { break }  // EOF: exec succeeded and closed the socket
+      if reply == .seccompListener, fd >= 0 {
+        defer { close(fd) }
+        try forwardSeccompListener(fd, spec: spec, pid: record.pid, state: createdState)
+        continue
+      }
+      if fd >= 0 { close(fd) }
+      if case .error(let text) = reply {
+        throw RuntimeError(text, exitCode: text.contains("not found") || text.contains("no such file") ? 127 : 1)
+      }
     }
     // EOF without a message: exec succeeded and closed the socket.
     record.phase = .started
@@ -41,5 +50,18 @@ extension Lifecycle {
     for failure in HookRunner.runAll(spec.hooks?.poststart ?? [], point: .poststart, state: state) {
       log.warning(failure.message)
     }
+  }
+}
+
+extension Lifecycle {
+  /// Hands a seccomp notify fd to the listener at linux.seccomp.listenerPath, with the container state.
+  func forwardSeccompListener(_ fd: Int32, spec: Spec, pid: Int32, state: String) throws(RuntimeError) {
+    guard let path = spec.linux?.seccomp?.listenerPath else {
+      throw RuntimeError("linux.seccomp: a notify filter was loaded but listenerPath is not set")
+    }
+    do {
+      try SeccompNotify.send(
+        listenerFD: fd, listenerPath: path, metadata: spec.linux?.seccomp?.listenerMetadata, pid: pid, stateJSON: state)
+    } catch { throw RuntimeError("linux.seccomp.listenerPath \(path): \(error.message)") }
   }
 }

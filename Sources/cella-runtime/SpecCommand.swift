@@ -19,7 +19,7 @@ struct SpecCommand: ParsableCommand {
       }
       let path = absolutePath(bundle) + "/config.json"
       if FileIO.exists(path) { throw RuntimeError("\(path) exists; remove it first") }
-      let bytes = DefaultSpec.encode(DefaultSpec.make())
+      let bytes = DefaultSpec.encode(try DefaultConfig.make())
       let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
       if fd < 0 { throw RuntimeError("create \(path): \(SysError.describe(errno))") }
       defer { close(fd) }
