@@ -20,11 +20,13 @@ let package = Package(
     .target(name: "CellaSys", dependencies: ["CShims"]),
     .target(name: "CellaOCI", dependencies: []),
     .target(name: "CellaSecurity", dependencies: ["CellaSys", "CellaOCI", "CSeccomp", "CCap"]),
-    .target(name: "CellaRuntime", dependencies: ["CellaSys", "CellaOCI", "CellaSecurity"]),
+    .target(name: "CellaCgroups", dependencies: ["CellaSys", "CellaOCI"]),
+    .target(name: "CellaRuntime", dependencies: ["CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
     .executableTarget(
       name: "cella-runtime",
       dependencies: ["CellaRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
+    .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntime", "CellaSys"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),

@@ -27,6 +27,8 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
   public var created: String
   public var owner: String
   public var annotations: [String: String]?
+  /// The container's cgroup (recorded before it is created, so a killed create can be cleaned up).
+  public var cgroupPath: String?
 
   public init(
     id: String, ociVersion: String, bundle: String, rootfs: String, created: String, owner: String,

@@ -1,3 +1,4 @@
+import CellaCgroups
 import CellaOCI
 import CellaSys
 
@@ -13,7 +14,9 @@ extension ContainerRecord {
     switch phase {
     case .creating: return .creating
     case .created: return .created
-    case .started: return .running
+    case .started:
+      if let path = cgroupPath, Cgroups.driver().isFrozen(path) { return .paused }
+      return .running
     }
   }
 

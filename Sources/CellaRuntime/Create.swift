@@ -1,4 +1,5 @@
 import CShims
+import CellaCgroups
 import CellaOCI
 import CellaSys
 import FoundationEssentials
@@ -54,6 +55,12 @@ public struct Creator {
       throw RuntimeError(
         "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
     }
+    let cgroups = Cgroups.driver()
+    let cgroupPath: String
+    do {
+      cgroupPath = try Cgroups.resolvePath(spec.linux?.cgroupsPath, id: options.id, systemd: options.systemdCgroup)
+      if let resources = spec.linux?.resources { try cgroups.validate(resources) }
+    } catch { throw RuntimeError("config.json: \(error.message)") }
     // The runtime holds host resources from here on: not dumpable, not ptraceable by the container.
     _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     let threads = Processes.threadCount()
@@ -66,10 +73,12 @@ public struct Creator {
     var record = ContainerRecord(
       id: options.id, ociVersion: spec.ociVersion, bundle: bundle, rootfs: plan.rootfs,
       created: rfc3339Now(), owner: ownerName(), annotations: spec.annotations, ownPIDNamespace: plan.ownPIDNamespace)
+    record.cgroupPath = cgroupPath
     var child: pid_t = 0
     do {
       try store.saveConfig(options.id, configBytes)
       try store.save(record)
+      try setUpCgroup(cgroups, cgroupPath, spec.linux?.resources)
       var master: Int32? = nil
       child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
       if let pidFile = options.pidFile {
@@ -87,12 +96,26 @@ public struct Creator {
     }
   }
 
+  private func setUpCgroup(_ cgroups: any CgroupDriver, _ path: String, _ resources: LinuxResources?)
+    throws(RuntimeError)
+  {
+    do {
+      try cgroups.create(path)
+      if let resources { try cgroups.apply(path, resources) }
+    } catch { throw RuntimeError(error.message) }
+  }
+
   /// Undoes a failed create: kill init, remove the state directory, run poststop hooks if create got that far.
   private func rollback(record: ContainerRecord, child: pid_t, spec: Spec) {
     if record.pid > 0 { kill(record.pid, SIGKILL) }
     if child > 0 {
       kill(child, SIGKILL)
       _ = try? Processes.wait(child)
+    }
+    if let path = record.cgroupPath {
+      let cgroups = Cgroups.driver()
+      for pid in cgroups.processes(path) { kill(pid, SIGKILL) }
+      try? Lifecycle(store: store, log: log).destroyCgroup(path)
     }
     try? store.remove(record.id)
   }
@@ -126,6 +149,10 @@ public struct Creator {
     record.pid = pid
     record.pidStartTime = ProcStat.read(pid)?.startTime ?? 0
     try store.save(record)
+    if let path = record.cgroupPath {
+      // Before `go`: init unshares its cgroup namespace only once it is inside its cgroup.
+      do { try Cgroups.driver().join(path, pid: pid) } catch { throw RuntimeError(error.message) }
+    }
 
     if plan.newUserNamespace && plan.joins.isEmpty { try writeMaps(pid: pid, plan: plan) }
     try send(parentEnd, .go)

@@ -1,3 +1,4 @@
+import CellaCgroups
 import CellaOCI
 import CellaSys
 import Glibc
@@ -27,9 +28,15 @@ extension Lifecycle {
         throw RuntimeError(
           "cannot delete container \"\(id)\": it is \(status.rawValue), not stopped (kill it first, or use --force)")
       }
+      if status == .paused, let path = record.cgroupPath { try? Cgroups.driver().thaw(path) }
       signalAll(record, SIGKILL)
       try signalInit(record, SIGKILL)
       try waitForExit(record)
+    }
+    if let path = record.cgroupPath {
+      // Init is gone; whatever is left in its cgroup belongs to the container and goes with it.
+      signalAll(record, SIGKILL)
+      try destroyCgroup(path)
     }
     let spec = try? store.loadConfig(id)
     try store.remove(id)
@@ -49,5 +56,20 @@ extension Lifecycle {
       delay = min(delay * 2, 50_000)
     }
     throw RuntimeError("container \"\(record.id)\" (pid \(record.pid)) did not die after SIGKILL")
+  }
+}
+
+extension Lifecycle {
+  /// Removes a container's cgroup, waiting briefly for killed processes to leave it.
+  public func destroyCgroup(_ path: String) throws(RuntimeError) {
+    let cgroups = Cgroups.driver()
+    var delay: UInt32 = 500
+    for _ in 0..<60 {
+      if cgroups.processes(path).isEmpty { break }
+      for pid in cgroups.processes(path) { Glibc.kill(pid, SIGKILL) }
+      usleep(delay)
+      delay = min(delay * 2, 50_000)
+    }
+    do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
   }
 }

@@ -1,4 +1,5 @@
 import CShims
+import CellaCgroups
 import CellaOCI
 import CellaSecurity
 import CellaSys
@@ -106,6 +107,9 @@ extension Lifecycle {
         case .initPID(let p):
           _ = try? Processes.wait(child)
           target = p
+          if let path = record.cgroupPath {
+            do { try Cgroups.driver().join(path, pid: p) } catch { throw RuntimeError(error.message) }
+          }
           try RuntimeError.wrap("exec") { try parentEnd.send(InitMessage.go) }
         case .error(let text):
           throw RuntimeError(text, exitCode: text.contains("not found") || text.contains("no such file") ? 127 : 126)

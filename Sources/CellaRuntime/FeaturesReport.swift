@@ -17,7 +17,7 @@ public enum FeaturesReport {
     var linux = Features.Linux()
     linux.namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
     linux.capabilities = Capabilities.allNames()
-    linux.cgroup = Features.Cgroup(v1: false, v2: false, systemd: false, systemdUser: false, rdma: false)
+    linux.cgroup = Features.Cgroup(v1: true, v2: true, systemd: false, systemdUser: false, rdma: true)
     linux.seccomp = Features.Seccomp(
       enabled: true, actions: SeccompFeatures.actions, operators: SeccompFeatures.operators,
       archs: SeccompFeatures.archs, knownFlags: SeccompFeatures.knownFlags,

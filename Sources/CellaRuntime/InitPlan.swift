@@ -91,6 +91,8 @@ public struct CreateOptions: Sendable {
   public var preserveFDs: Int32 = 0
   /// `run` without --detach: a terminal may be proxied by the runtime instead of a console socket.
   public var foreground = false
+  /// `--systemd-cgroup`: cgroupsPath is runc's "slice:prefix:name" form (mapped onto cgroupfs).
+  public var systemdCgroup = false
 
   public init(id: String, bundle: String) {
     self.id = id

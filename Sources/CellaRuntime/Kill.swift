@@ -1,4 +1,5 @@
 import CShims
+import CellaCgroups
 import CellaOCI
 import CellaSys
 import Glibc
@@ -29,8 +30,11 @@ extension Lifecycle {
     }
   }
 
-  /// Signals every process in the container's pid namespace (init last is the caller's job).
+  /// Signals every process of the container: its cgroup, and its pid namespace (init last is the caller's job).
   func signalAll(_ record: ContainerRecord, _ signal: Int32) {
+    if let path = record.cgroupPath {
+      for pid in Cgroups.driver().processes(path) where pid != record.pid { Glibc.kill(pid, signal) }
+    }
     guard record.ownPIDNamespace, record.initIsAlive,
       let ns = Processes.namespaceLink(pid: record.pid, kind: "pid")
     else { return }

@@ -1,3 +1,4 @@
+import CellaCgroups
 import CellaOCI
 import CellaSys
 import Glibc
@@ -10,8 +11,12 @@ extension Lifecycle {
     return containerPIDs(record)
   }
 
-  /// The container's processes: those in its pid namespace (init included).
+  /// The container's processes: those in its cgroup, or in its pid namespace (init included).
   func containerPIDs(_ record: ContainerRecord) -> [Int32] {
+    if let path = record.cgroupPath {
+      let pids = Cgroups.driver().processes(path)
+      if !pids.isEmpty { return pids.sorted() }
+    }
     guard record.ownPIDNamespace, let ns = Processes.namespaceLink(pid: record.pid, kind: "pid") else {
       return record.initIsAlive ? [record.pid] : []
     }

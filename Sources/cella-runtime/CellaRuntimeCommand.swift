@@ -12,6 +12,8 @@ struct CellaRuntimeCommand: ParsableCommand {
     subcommands: [
       CreateCommand.self, StartCommand.self, RunCommand.self, StateCommand.self, KillCommand.self,
       DeleteCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self, ExecCommand.self, PsCommand.self,
+      PauseCommand.self,
+      ResumeCommand.self, UpdateCommand.self, EventsCommand.self,
     ])
 
   @OptionGroup var global: GlobalOptions

@@ -21,7 +21,7 @@ struct ContainerOptions: ParsableArguments {
   @Flag(name: .customLong("no-new-keyring"), help: "Do not create a new session keyring.")
   var noNewKeyring = false
 
-  func createOptions(id: String) throws(RuntimeError) -> CreateOptions {
+  func createOptions(id: String, systemd: Bool) throws(RuntimeError) -> CreateOptions {
     if preserveFDs < 0 { throw RuntimeError("--preserve-fds: must not be negative") }
     var o = CreateOptions(id: id, bundle: bundle)
     o.pidFile = pidFile
@@ -29,6 +29,7 @@ struct ContainerOptions: ParsableArguments {
     o.noPivot = noPivot
     o.noNewKeyring = noNewKeyring
     o.preserveFDs = preserveFDs
+    o.systemdCgroup = systemd
     return o
   }
 }
@@ -44,7 +45,7 @@ struct CreateCommand: ParsableCommand {
   func run() throws {
     try global.perform { () throws(RuntimeError) in
       let creator = Creator(store: global.store, log: global.logger)
-      _ = try creator.create(try container.createOptions(id: id))
+      _ = try creator.create(try container.createOptions(id: id, systemd: global.systemdCgroup))
     }
   }
 }

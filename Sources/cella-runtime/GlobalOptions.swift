@@ -15,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
   @Flag(help: "Enable debug logging.")
   var debug = false
 
-  @Flag(name: .customLong("systemd-cgroup"), help: "Use systemd for cgroups (not supported yet).")
+  @Flag(name: .customLong("systemd-cgroup"), help: "cgroupsPath is slice:prefix:name (mapped onto cgroupfs).")
   var systemdCgroup = false
 
   @Option(help: .hidden)
@@ -39,9 +39,6 @@ struct GlobalOptions: ParsableArguments {
   /// Runs a verb body, turning a RuntimeError into one error line and its exit code.
   func perform(_ body: () throws(RuntimeError) -> Void) throws {
     do {
-      if systemdCgroup {
-        throw RuntimeError("--systemd-cgroup: systemd cgroup management is not supported yet; drop the flag")
-      }
       try body()
     } catch let error as RuntimeError {
       reportError(error.message, logger: log == nil ? nil : logger)

@@ -15,7 +15,8 @@ struct RunCommand: ParsableCommand {
     var code: Int32 = 0
     try global.perform { () throws(RuntimeError) in
       let creator = Creator(store: global.store, log: global.logger)
-      code = try creator.run(try container.createOptions(id: id), detach: detach, keep: keep)
+      code = try creator.run(
+        try container.createOptions(id: id, systemd: global.systemdCgroup), detach: detach, keep: keep)
     }
     if code != 0 { throw ExitCode(code) }
   }

@@ -80,4 +80,8 @@ int cella_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 /// capget(2) for the calling thread.
 int cella_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
 
+#include "cshims_seccomp.h"
+#include "cshims_tty.h"
+#include "cshims_bpf.h"
+
 #endif

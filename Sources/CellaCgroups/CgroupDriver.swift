@@ -1,0 +1,113 @@
+import CellaOCI
+
+/// What the runtime does with a cgroup; one implementation per hierarchy kind.
+public protocol CgroupDriver: Sendable {
+  /// Creates the cgroup (every v1 hierarchy and/or the v2 dir, enabling needed controllers in subtree_control of parents on v2).
+  func create(_ path: String) throws(CgroupError)
+  /// Moves a process in (cgroup.procs on v1 in every hierarchy; v2 cgroup.procs).
+  func join(_ path: String, pid: Int32) throws(CgroupError)
+  /// Checks values before anything is written (unknown unified keys, cpu quota < 1000us, unknown device type, cpus outside the machine...).
+  func validate(_ resources: LinuxResources) throws(CgroupError)
+  /// Writes every limit; an error names the spec field and the file.
+  func apply(_ path: String, _ resources: LinuxResources) throws(CgroupError)
+  /// Pids in the cgroup (all hierarchies merged, recursive).
+  func processes(_ path: String) -> [Int32]
+  /// Stops every task in the cgroup and waits until the kernel reports it frozen.
+  func freeze(_ path: String) throws(CgroupError)
+  /// Lets the tasks run again.
+  func thaw(_ path: String) throws(CgroupError)
+  /// Whether the cgroup is frozen.
+  func isFrozen(_ path: String) -> Bool
+  /// Removes the cgroup everywhere (children first; retries EBUSY briefly). Missing is not an error.
+  func destroy(_ path: String) throws(CgroupError)
+  /// runc `events --stats` shape data: memory, cpu, pids, blkio, hugetlb.
+  func stats(_ path: String) -> CgroupStats
+  /// OOM kill count so far (memory.oom_control oom_kill on v1, memory.events oom_kill on v2).
+  func oomKillCount(_ path: String) -> UInt64
+  /// v1: an eventfd registered on memory.oom_control (cgroup.event_control); v2: an inotify fd on memory.events. Returns a pollable fd.
+  func oomEventFD(_ path: String) throws(CgroupError) -> Int32
+}
+
+/// Entry points: the host's driver, cgroupsPath resolution and unit conversions.
+public enum Cgroups {
+  /// The driver for this host (v1 driver on v1 and hybrid — where it also writes v2-only controllers such as hugetlb into the unified mount — and the v2 driver on unified).
+  public static func driver(hierarchies: CgroupHierarchies = .detect()) -> any CgroupDriver {
+    switch hierarchies.layout {
+    case .v1, .hybrid: return V1Driver(hierarchies: hierarchies)
+    case .unified: return V2Driver(root: hierarchies.unified ?? "/sys/fs/cgroup")
+    }
+  }
+
+  /// Resolves `linux.cgroupsPath`: absolute kept, relative under "/cella", empty → "/cella/<id>";
+  /// with `systemd`, runc's "slice:prefix:name" becomes "/<slice path>/<prefix>-<name>.scope".
+  public static func resolvePath(_ cgroupsPath: String?, id: String, systemd: Bool) throws(CgroupError) -> String {
+    let raw = cgroupsPath ?? ""
+    if systemd {
+      // runc's default for --systemd-cgroup is "system.slice:runc:<id>"; ours says cella.
+      let spec = raw.isEmpty ? "system.slice:cella:\(id)" : raw
+      return try systemdPath(spec)
+    }
+    if raw.isEmpty { return "/cella/\(id)" }
+    let components = raw.split(separator: "/")
+    if components.contains("..") || components.contains(".") {
+      throw CgroupError("linux.cgroupsPath: \"\(raw)\" must not contain \".\" or \"..\" components")
+    }
+    if components.isEmpty { throw CgroupError("linux.cgroupsPath: \"\(raw)\" names the root cgroup") }
+    let joined = components.joined(separator: "/")
+    return raw.hasPrefix("/") ? "/\(joined)" : "/cella/\(joined)"
+  }
+
+  /// "slice:prefix:name" → cgroupfs path of the systemd scope.
+  private static func systemdPath(_ spec: String) throws(CgroupError) -> String {
+    let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 3, !parts[2].isEmpty else {
+      throw CgroupError(
+        "linux.cgroupsPath: \"\(spec)\" is not of the form slice:prefix:name required by --systemd-cgroup")
+    }
+    let slice = parts[0].isEmpty ? "system.slice" : parts[0]
+    for part in parts where part.contains("/") {
+      throw CgroupError("linux.cgroupsPath: \"\(part)\" in \"\(spec)\" must not contain \"/\"")
+    }
+    guard slice.hasSuffix(".slice") else {
+      throw CgroupError("linux.cgroupsPath: \"\(slice)\" in \"\(spec)\" is not a systemd slice (name.slice)")
+    }
+    let unit: String
+    if parts[2].hasSuffix(".slice") {
+      unit = parts[2]
+    } else {
+      unit = parts[1].isEmpty ? "\(parts[2]).scope" : "\(parts[1])-\(parts[2]).scope"
+    }
+    return try expandSlice(slice, spec: spec) + "/" + unit
+  }
+
+  /// systemd nests "a-b-c.slice" as /a.slice/a-b.slice/a-b-c.slice; "-.slice" is the root.
+  private static func expandSlice(_ slice: String, spec: String) throws(CgroupError) -> String {
+    if slice == "-.slice" { return "" }
+    let base = slice.dropLast(".slice".count)
+    let words = base.split(separator: "-", omittingEmptySubsequences: false)
+    if words.contains(where: \.isEmpty) {
+      throw CgroupError("linux.cgroupsPath: \"\(slice)\" in \"\(spec)\" is not a valid slice name")
+    }
+    var path = ""
+    var prefix = ""
+    for word in words {
+      prefix = prefix.isEmpty ? String(word) : "\(prefix)-\(word)"
+      path += "/\(prefix).slice"
+    }
+    return path
+  }
+
+  /// cpu.shares (v1, 2...262144) → cpu.weight (v2, 1...10000); 0 stays 0 (unset).
+  public static func sharesToWeight(_ shares: UInt64) -> UInt64 {
+    if shares == 0 { return 0 }
+    let s = min(max(shares, 2), 262_144)
+    return 1 + ((s - 2) * 9999) / 262_142
+  }
+
+  /// blkio.weight (v1, 10...1000) → io.weight (v2, 1...10000); 0 stays 0 (unset).
+  public static func blkioWeightToIOWeight(_ w: UInt16) -> UInt64 {
+    if w == 0 { return 0 }
+    let v = UInt64(min(max(w, 10), 1000))
+    return 1 + (v - 10) * 9999 / 990
+  }
+}

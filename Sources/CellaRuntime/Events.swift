@@ -1,0 +1,54 @@
+import CShims
+import CellaCgroups
+import CellaOCI
+import CellaSys
+import FoundationEssentials
+import Glibc
+
+extension Lifecycle {
+  /// One `events --stats` line in runc's shape: {"type":"stats","id":…,"data":{…}}.
+  public func statsEvent(id: String) throws(RuntimeError) -> String {
+    let record = try store.load(id)
+    guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
+    guard record.status != .stopped else { throw RuntimeError("container \"\(id)\" is stopped") }
+    let stats = Cgroups.driver().stats(path)
+    let data = String(decoding: OCIJSON.encode(stats, pretty: false, trailingNewline: false), as: UTF8.self)
+    return "{\"type\":\"stats\",\"id\":\(jsonQuote(id)),\"data\":\(data)}"
+  }
+
+  /// `events`: stats every `interval` seconds and an `oom` event whenever the kernel OOM-kills in the
+  /// container, until it stops. `emit` receives each JSON line.
+  public func events(id: String, interval: Double, emit: (String) -> Void) throws(RuntimeError) {
+    let record = try store.load(id)
+    guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
+    let cgroups = Cgroups.driver()
+    let oomFD = (try? cgroups.oomEventFD(path)) ?? -1
+    defer { if oomFD >= 0 { close(oomFD) } }
+    var lastOOM = cgroups.oomKillCount(path)
+    var next = monotonicMillis()
+    while record.initIsAlive {
+      let now = monotonicMillis()
+      if now >= next {
+        if let line = try? statsEvent(id: id) { emit(line) }
+        next = now + Int64(interval * 1000)
+      }
+      var fds = [pollfd(fd: oomFD, events: Int16(POLLIN), revents: 0)]
+      let wait = Int32(max(0, min(next - monotonicMillis(), 1000)))
+      let n =
+        oomFD >= 0
+        ? poll(&fds, 1, wait)
+        : {
+          usleep(UInt32(wait) * 1000); return 0
+        }()
+      if n > 0 {
+        var counter: UInt64 = 0
+        _ = read(oomFD, &counter, 8)
+      }
+      let count = cgroups.oomKillCount(path)
+      if n > 0 || count > lastOOM {
+        lastOOM = count
+        emit("{\"type\":\"oom\",\"id\":\(jsonQuote(id))}")
+      }
+    }
+  }
+}
