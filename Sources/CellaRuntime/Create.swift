@@ -206,6 +206,9 @@ public struct Creator {
         record.phase = .created
         try store.save(record)
         try send(parentEnd, .committed)
+        // Wait for init to drop its parent-death signal (it closes the channel then); exiting before
+        // that would kill it.
+        _ = try? parentEnd.receive()
         return pid
       default:
         throw RuntimeError("internal: unexpected message \(String(describing: message)) from init")
