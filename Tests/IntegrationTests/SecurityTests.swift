@@ -211,21 +211,71 @@ final class SecurityTests: RuntimeTestCase {
     assertStateRootEmpty()
   }
 
-  /// The init of a created container is a clone of cella-runtime until exec (as is every `exec`
-  /// process): another process in its pid namespace must not get a handle on the runtime binary.
-  func testRuntimeBinaryIsUnreachableThroughProcExeFromInside() throws {
-    let a = try env.bundle(["true"])
+  /// Answers one seccomp notification on `fd` with "continue" (SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+  /// returns the notifying pid.
+  private func receiveNotification(_ fd: Int32) -> (id: UInt64, pid: UInt32)? {
+    var notif = [UInt8](repeating: 0, count: 80)
+    guard notif.withUnsafeMutableBytes({ ioctl(fd, UInt(0xc050_2100), $0.baseAddress!) }) == 0 else { return nil }
+    return notif.withUnsafeBytes { ($0.load(as: UInt64.self), $0.load(fromByteOffset: 8, as: UInt32.self)) }
+  }
+
+  private func continueNotification(_ fd: Int32, _ id: UInt64) {
+    var resp = [UInt8](repeating: 0, count: 24)
+    resp.withUnsafeMutableBytes {
+      $0.storeBytes(of: id, as: UInt64.self)
+      $0.storeBytes(of: UInt32(1), toByteOffset: 20, as: UInt32.self)
+    }
+    XCTAssertEqual(resp.withUnsafeMutableBytes { ioctl(fd, UInt(0xc018_2101), $0.baseAddress!) }, 0)
+  }
+
+  /// CVE-2019-5736 class: an `exec` process is a clone of cella-runtime until its execve. A seccomp
+  /// notify rule on execve holds it exactly there (privileges already dropped to the container's), and
+  /// another process of the container, with the same uid and capabilities, tries to open the runtime
+  /// binary through /proc/PID/exe — for reading, and for writing.
+  func testRuntimeBinaryIsUnreachableFromInsideDuringExec() throws {
+    let socketPath = env.tmp + "/exe.sock"
+    let listener = try UnixListener(path: socketPath)
+    let a = try env.bundle(["sleep", "30"])
+    a.editLinux {
+      $0["seccomp"] =
+        [
+          "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": socketPath,
+          "syscalls": [["names": ["execve"], "action": "SCMP_ACT_NOTIFY"]],
+        ] as [String: Any]
+    }
     let idA = env.newID("a")
     XCTAssertEqual(env.create(a, id: idA).status, 0)
-    let pidA = env.pid(idA)
-    XCTAssertGreaterThan(pidA, 0)
+    let start = try Spawner.spawn(env.runtime, ["--root", env.stateRoot, "start", idA], outputDirectory: env.tmp)
+    guard let (_, initFD) = listener.receive(), let first = receiveNotification(initFD) else {
+      _ = start.wait()
+      return XCTFail("init's execve was not notified")
+    }
+    continueNotification(initFD, first.id)
+    close(initFD)
+    XCTAssertEqual(start.wait().status, 0)
+
+    let exec = try Spawner.spawn(
+      env.runtime, ["--root", env.stateRoot, "exec", idA, "sleep", "1"], outputDirectory: env.tmp)
+    guard let (_, execFD) = listener.receive(), let held = receiveNotification(execFD) else {
+      _ = exec.wait()
+      return XCTFail("exec's execve was not notified")
+    }
+    defer { close(execFD) }
+    let status = try String(contentsOfFile: "/proc/\(held.pid)/status", encoding: .utf8)
+    let nspid = status.split(separator: "\n").first { $0.hasPrefix("NSpid:") }?.split(separator: "\t").last ?? ""
+    XCTAssertFalse(nspid.isEmpty)
     let b = try env.bundle([
-      "sh", "-c", "cat /proc/1/exe > /dev/null 2>&1 && echo READ; echo x >> /proc/1/exe 2>&1 && echo WROTE; true",
+      "sh", "-c",
+      "cat /proc/\(nspid)/exe > /dev/null 2>&1 && echo READ; echo x >> /proc/\(nspid)/exe 2>&1 && echo WROTE; "
+        + "readlink /proc/\(nspid)/exe 2>&1 | grep -q cella-runtime && echo LINK; echo done",
     ])
-    b.addNamespace("pid", path: "/proc/\(pidA)/ns/pid")
+    b.addNamespace("pid", path: "/proc/\(env.pid(idA))/ns/pid")
     let out = env.output(b)
+    continueNotification(execFD, held.id)
+    XCTAssertEqual(exec.wait().status, 0)
+    XCTAssertTrue(out.contains("done"), out)
     XCTAssertFalse(out.contains("READ"), out)
     XCTAssertFalse(out.contains("WROTE"), out)
-    env.rt(["delete", "--force", idA])
+    XCTAssertFalse(out.contains("LINK"), out)
   }
 }
