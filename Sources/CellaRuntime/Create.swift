@@ -45,6 +45,7 @@ public struct Creator {
       throw RuntimeError(
         "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false")
     }
+    log.step("validated")
     let plan = try InitPlan(spec: spec, options: options)
     if let missing = plan.process.capabilities?.unavailable, !missing.isEmpty {
       log.warning(
@@ -55,6 +56,7 @@ public struct Creator {
       throw RuntimeError(
         "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
     }
+    log.step("plan built")
     let cgroups = Cgroups.driver()
     let cgroupPath: String
     do {
@@ -68,6 +70,7 @@ public struct Creator {
       throw RuntimeError("internal: create must run single-threaded before clone, found \(threads) threads")
     }
 
+    log.step("cgroup path resolved")
     try store.ensureRoot()
     try store.createDirectory(options.id)
     var record = ContainerRecord(
@@ -78,7 +81,9 @@ public struct Creator {
     do {
       try store.saveConfig(options.id, configBytes)
       try store.save(record)
+    log.step("state saved")
       try setUpCgroup(cgroups, cgroupPath, spec.linux?.resources)
+      log.step("cgroup created")
       var master: Int32? = nil
       child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
       if let pidFile = options.pidFile {
@@ -149,11 +154,13 @@ public struct Creator {
     record.pid = pid
     record.pidStartTime = ProcStat.read(pid)?.startTime ?? 0
     try store.save(record)
+    log.step("cloned")
     if let path = record.cgroupPath {
       // Before `go`: init unshares its cgroup namespace only once it is inside its cgroup.
       do { try Cgroups.driver().join(path, pid: pid) } catch { throw RuntimeError(error.message) }
     }
 
+    log.step("init joined its cgroup")
     if plan.newUserNamespace && plan.joins.isEmpty { try writeMaps(pid: pid, plan: plan) }
     try send(parentEnd, .go)
     var initPID = pid
@@ -189,6 +196,7 @@ public struct Creator {
         record.pidStartTime = ProcStat.read(p)?.startTime ?? 0
         try store.save(record)
       case .mountsReady:
+        log.step("init mounted the rootfs")
         let state = try stateJSON(record.state(status: .created))
         do {
           try HookRunner.run(spec.hooks?.prestart ?? [], point: .prestart, state: state)
@@ -203,6 +211,7 @@ public struct Creator {
         }
         try send(parentEnd, .proceed(state: state))
       case .ready:
+        log.step("init ready")
         record.phase = .created
         try store.save(record)
         try send(parentEnd, .committed)

@@ -1,3 +1,4 @@
+import CellaSys
 import Glibc
 
 /// runc-compatible logging: `--log FILE` (default stderr) in `text` or `json` format, `--debug` for detail.
@@ -18,6 +19,16 @@ public struct Logger: Sendable {
   }
 
   public func debug(_ message: @autoclosure () -> String) { if debug { write(.debug, message()) } }
+
+  /// A debug line with the milliseconds since the process started (for finding where time goes).
+  public func step(_ name: @autoclosure () -> String) {
+    guard debug else { return }
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    let now = Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+    let start = processStartMillis()
+    write(.debug, "\(name()) at +\(Int((now - start) * 1000) / 1000).\(Int((now - start) * 1000) % 1000) ms")
+  }
   public func warning(_ message: String) { write(.warning, message) }
   public func error(_ message: String) { write(.error, message) }
 
@@ -65,4 +76,11 @@ public func jsonQuote(_ text: String) -> String {
     }
   }
   return out + "\""
+}
+
+/// The calling process's start time on the monotonic clock, in milliseconds (from /proc/self/stat).
+func processStartMillis() -> Double {
+  guard let stat = ProcStat.read(getpid()) else { return 0 }
+  let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+  return Double(stat.startTime) / ticks * 1000
 }
