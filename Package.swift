@@ -9,9 +9,7 @@ let package = Package(
     .library(name: "CellaRuntime", targets: ["CellaRuntime"]),
     .library(name: "CellaOCI", targets: ["CellaOCI"]),
   ],
-  dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
-  ],
+  dependencies: [],
   targets: [
     .target(name: "CShims", path: "Sources/CShims"),
     .systemLibrary(
@@ -24,7 +22,7 @@ let package = Package(
     .target(name: "CellaRuntime", dependencies: ["CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
     .executableTarget(
       name: "cella-runtime",
-      dependencies: ["CellaRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: ["CellaRuntime"]
     ),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),

@@ -81,7 +81,7 @@ public struct Creator {
     do {
       try store.saveConfig(options.id, configBytes)
       try store.save(record)
-    log.step("state saved")
+      log.step("state saved")
       try setUpCgroup(cgroups, cgroupPath, spec.linux?.resources)
       log.step("cgroup created")
       var master: Int32? = nil

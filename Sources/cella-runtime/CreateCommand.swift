@@ -1,51 +1,66 @@
-import ArgumentParser
 import CellaRuntime
 
-/// Options shared by `create` and `run`.
-struct ContainerOptions: ParsableArguments {
-  @Option(name: [.customShort("b"), .long], help: "Path to the bundle (default: current directory).")
-  var bundle: String = "."
+/// Flags shared by `create` and `run`.
+let containerFlags: [FlagSpec] = [
+  FlagSpec("bundle", short: "b", value: true, "path to the bundle (default: current directory)"),
+  FlagSpec("pid-file", value: true, "file to write the container's init pid to"),
+  FlagSpec("console-socket", value: true, "unix socket that receives the pty master"),
+  FlagSpec("preserve-fds", value: true, "pass this many extra fds (3, 4, ...) to the container"),
+  FlagSpec("no-pivot", "use MS_MOVE and chroot instead of pivot_root"),
+  FlagSpec("no-new-keyring", "do not create a new session keyring"),
+]
 
-  @Option(name: .customLong("pid-file"), help: "File to write the container's init pid to.")
-  var pidFile: String?
+/// CreateOptions from the shared flags.
+func createOptions(_ args: ParsedArguments, id: String, global: Global) throws(RuntimeError) -> CreateOptions {
+  var o = CreateOptions(id: id, bundle: args.string("bundle") ?? ".")
+  o.pidFile = args.string("pid-file")
+  o.consoleSocket = args.string("console-socket")
+  o.noPivot = args.has("no-pivot")
+  o.noNewKeyring = args.has("no-new-keyring")
+  o.preserveFDs = try parsing { () throws(UsageError) in try args.int("preserve-fds", as: Int32.self) } ?? 0
+  if o.preserveFDs < 0 { throw RuntimeError("--preserve-fds: must not be negative") }
+  o.systemdCgroup = global.systemdCgroup
+  return o
+}
 
-  @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.")
-  var consoleSocket: String?
+enum CreateCommand: Verb {
+  static let name = "create"
+  static let abstract = "create a container; its process waits for `start`"
+  static let arguments = "ID"
+  static let flags = containerFlags
 
-  @Option(name: .customLong("preserve-fds"), help: "Pass this many extra fds (3, 4, ...) to the container.")
-  var preserveFDs: Int32 = 0
-
-  @Flag(name: .customLong("no-pivot"), help: "Use MS_MOVE and chroot instead of pivot_root.")
-  var noPivot = false
-
-  @Flag(name: .customLong("no-new-keyring"), help: "Do not create a new session keyring.")
-  var noNewKeyring = false
-
-  func createOptions(id: String, systemd: Bool) throws(RuntimeError) -> CreateOptions {
-    if preserveFDs < 0 { throw RuntimeError("--preserve-fds: must not be negative") }
-    var o = CreateOptions(id: id, bundle: bundle)
-    o.pidFile = pidFile
-    o.consoleSocket = consoleSocket
-    o.noPivot = noPivot
-    o.noNewKeyring = noNewKeyring
-    o.preserveFDs = preserveFDs
-    o.systemdCgroup = systemd
-    return o
+  static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
+    let creator = Creator(store: global.store, log: global.logger)
+    _ = try creator.create(try createOptions(args, id: try id(args), global: global))
+    return 0
   }
 }
 
-struct CreateCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "create", abstract: "Create a container; its process waits for `start`.")
+enum RunCommand: Verb {
+  static let name = "run"
+  static let abstract = "create and start a container, and wait for it unless --detach"
+  static let arguments = "ID"
+  static let flags =
+    containerFlags + [
+      FlagSpec("detach", short: "d", "do not wait for the container"),
+      FlagSpec("keep", "keep the container's state after it exits"),
+    ]
 
-  @OptionGroup var global: GlobalOptions
-  @OptionGroup var container: ContainerOptions
-  @Argument(help: "Container id.") var id: String
+  static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
+    let creator = Creator(store: global.store, log: global.logger)
+    let options = try createOptions(args, id: try id(args), global: global)
+    return try creator.run(options, detach: args.has("detach"), keep: args.has("keep"))
+  }
+}
 
-  func run() throws {
-    try global.perform { () throws(RuntimeError) in
-      let creator = Creator(store: global.store, log: global.logger)
-      _ = try creator.create(try container.createOptions(id: id, systemd: global.systemdCgroup))
-    }
+enum StartCommand: Verb {
+  static let name = "start"
+  static let abstract = "run the user process of a created container"
+  static let arguments = "ID"
+  static let flags: [FlagSpec] = []
+
+  static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
+    try Lifecycle(store: global.store, log: global.logger).start(id: try id(args))
+    return 0
   }
 }

@@ -30,7 +30,9 @@ final class NamespaceTests: RuntimeTestCase {
     let b = try env.bundle(["sh", "-c", "echo $$; tr '\\0' ' ' < /proc/1/cmdline; echo"])
     let lines = env.output(b).split(separator: "\n").map(String.init)
     XCTAssertEqual(lines.first, "1")
-    XCTAssertEqual(lines.dropFirst().first?.trimmingCharacters(in: .whitespaces), "sh -c echo $$; tr '\\0' ' ' < /proc/1/cmdline; echo")
+    XCTAssertEqual(
+      lines.dropFirst().first?.trimmingCharacters(in: .whitespaces),
+      "sh -c echo $$; tr '\\0' ' ' < /proc/1/cmdline; echo")
   }
 
   func testUserNamespaceMapsContainerRootToHostUID() throws {

@@ -54,7 +54,8 @@ final class SpawnedProcess {
       usleep(1000)
     }
     if timedOut {
-      XCTFail("timed out after \(Int(timeout)) s and killed: \(arguments.joined(separator: " "))", file: file, line: line)
+      XCTFail(
+        "timed out after \(Int(timeout)) s and killed: \(arguments.joined(separator: " "))", file: file, line: line)
     }
     let signal = status & 0x7f
     let code: Int32 = signal == 0 ? (status >> 8) & 0xff : 128 + signal
@@ -77,7 +78,8 @@ enum Spawner {
   private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
   /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which the Glibc module does not import.
-  private static func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32 {
+  private static func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+  {
     guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
       return -1
     }
