@@ -1,3 +1,4 @@
+import CellaOCI
 import CellaSys
 import Glibc
 
@@ -54,28 +55,6 @@ public struct Logger: Sendable {
       _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
   }
-}
-
-/// A JSON string literal for `text`.
-public func jsonQuote(_ text: String) -> String {
-  var out = "\""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    default:
-      if scalar.value < 0x20 {
-        let hex = String(scalar.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      } else {
-        out.unicodeScalars.append(scalar)
-      }
-    }
-  }
-  return out + "\""
 }
 
 /// The calling process's start time on the monotonic clock, in milliseconds (from /proc/self/stat).

@@ -51,31 +51,10 @@ public enum SeccompNotify {
   /// The spec's containerProcessState document. `stateJSON` is the runtime's
   /// state object, already serialised, and is embedded as is.
   static func containerProcessState(metadata: String?, pid: Int32, stateJSON: String) -> String {
-    var json = "{\"ociVersion\":\(jsonString(OCIVersion.current)),\"fds\":[\"seccompFd\"],\"pid\":\(pid)"
-    if let metadata, !metadata.isEmpty { json += ",\"metadata\":\(jsonString(metadata))" }
+    var json = "{\"ociVersion\":\(jsonQuote(OCIVersion.current)),\"fds\":[\"seccompFd\"],\"pid\":\(pid)"
+    if let metadata, !metadata.isEmpty { json += ",\"metadata\":\(jsonQuote(metadata))" }
     json += ",\"state\":\(stateJSON)}"
     return json
   }
 
-  /// A JSON string literal.
-  static func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
-  }
 }
