@@ -29,6 +29,10 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
   public var annotations: [String: String]?
   /// The container's cgroup (recorded before it is created, so a killed create can be cleaned up).
   public var cgroupPath: String?
+  /// Whether `start` needs the config copy (poststart hooks, a seccomp listener); decoding it costs time.
+  public var startReadsConfig: Bool?
+  /// Whether `delete` needs the config copy (poststop hooks).
+  public var deleteReadsConfig: Bool?
 
   public init(
     id: String, ociVersion: String, bundle: String, rootfs: String, created: String, owner: String,

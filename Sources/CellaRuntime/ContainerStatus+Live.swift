@@ -15,7 +15,7 @@ extension ContainerRecord {
     case .creating: return .creating
     case .created: return .created
     case .started:
-      if let path = cgroupPath, Cgroups.driver().isFrozen(path) { return .paused }
+      if let path = cgroupPath, hostCgroups.isFrozen(path) { return .paused }
       return .running
     }
   }

@@ -46,7 +46,7 @@ public struct Creator {
         "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false")
     }
     log.step("validated")
-    let plan = try InitPlan(spec: spec, options: options)
+    var plan = try InitPlan(spec: spec, options: options)
     if let missing = plan.process.capabilities?.unavailable, !missing.isEmpty {
       log.warning(
         "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
@@ -57,12 +57,14 @@ public struct Creator {
         "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
     }
     log.step("plan built")
-    let cgroups = Cgroups.driver()
+    let cgroups = hostCgroups
+    let effectiveResources = DeviceRules.effective(spec.linux?.resources, devices: spec.linux?.devices ?? [])
     let cgroupPath: String
     do {
       cgroupPath = try Cgroups.resolvePath(spec.linux?.cgroupsPath, id: options.id, systemd: options.systemdCgroup)
-      if let resources = spec.linux?.resources { try cgroups.validate(resources) }
+      if let resources = effectiveResources { try cgroups.validate(resources) }
     } catch { throw RuntimeError("config.json: \(error.message)") }
+    plan.cgroupPath = cgroupPath
     // The runtime holds host resources from here on: not dumpable, not ptraceable by the container.
     _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     let threads = Processes.threadCount()
@@ -77,12 +79,14 @@ public struct Creator {
       id: options.id, ociVersion: spec.ociVersion, bundle: bundle, rootfs: plan.rootfs,
       created: rfc3339Now(), owner: ownerName(), annotations: spec.annotations, ownPIDNamespace: plan.ownPIDNamespace)
     record.cgroupPath = cgroupPath
+    record.startReadsConfig = !(spec.hooks?.poststart ?? []).isEmpty || spec.linux?.seccomp?.listenerPath != nil
+    record.deleteReadsConfig = !(spec.hooks?.poststop ?? []).isEmpty
     var child: pid_t = 0
     do {
       try store.saveConfig(options.id, configBytes)
       try store.save(record)
       log.step("state saved")
-      try setUpCgroup(cgroups, cgroupPath, spec.linux?.resources)
+      try setUpCgroup(cgroups, cgroupPath, effectiveResources)
       log.step("cgroup created")
       var master: Int32? = nil
       child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
@@ -118,7 +122,7 @@ public struct Creator {
       _ = try? Processes.wait(child)
     }
     if let path = record.cgroupPath {
-      let cgroups = Cgroups.driver()
+      let cgroups = hostCgroups
       for pid in cgroups.processes(path) { kill(pid, SIGKILL) }
       try? Lifecycle(store: store, log: log).destroyCgroup(path)
     }
@@ -157,7 +161,7 @@ public struct Creator {
     log.step("cloned")
     if let path = record.cgroupPath {
       // Before `go`: init unshares its cgroup namespace only once it is inside its cgroup.
-      do { try Cgroups.driver().join(path, pid: pid) } catch { throw RuntimeError(error.message) }
+      do { try hostCgroups.join(path, pid: pid) } catch { throw RuntimeError(error.message) }
     }
 
     log.step("init joined its cgroup")

@@ -28,17 +28,18 @@ extension Lifecycle {
         throw RuntimeError(
           "cannot delete container \"\(id)\": it is \(status.rawValue), not stopped (kill it first, or use --force)")
       }
-      if status == .paused, let path = record.cgroupPath { try? Cgroups.driver().thaw(path) }
+      if status == .paused, let path = record.cgroupPath { try? hostCgroups.thaw(path) }
       signalAll(record, SIGKILL)
       try signalInit(record, SIGKILL)
       try waitForExit(record)
     }
     if let path = record.cgroupPath {
-      // Init is gone; whatever is left in its cgroup belongs to the container and goes with it.
-      signalAll(record, SIGKILL)
+      // Init is gone; whatever is left in its cgroup belongs to the container and goes with it. With
+      // its own pid namespace, the kernel already killed everything when init died.
+      if !record.ownPIDNamespace { signalAll(record, SIGKILL) }
       try destroyCgroup(path)
     }
-    let spec = try? store.loadConfig(id)
+    let spec = record.deleteReadsConfig == false ? nil : try? store.loadConfig(id)
     try store.remove(id)
     // Poststop runs after the container is destroyed; failures are warnings (runtime.md, step 13).
     if let hooks = spec?.hooks?.poststop, !hooks.isEmpty {
@@ -62,7 +63,8 @@ extension Lifecycle {
 extension Lifecycle {
   /// Removes a container's cgroup, waiting briefly for killed processes to leave it.
   public func destroyCgroup(_ path: String) throws(RuntimeError) {
-    let cgroups = Cgroups.driver()
+    let cgroups = hostCgroups
+    if (try? cgroups.destroy(path)) != nil { return }
     var delay: UInt32 = 500
     for _ in 0..<60 {
       if cgroups.processes(path).isEmpty { break }

@@ -11,7 +11,7 @@ extension Lifecycle {
     let record = try store.load(id)
     guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
     guard record.status != .stopped else { throw RuntimeError("container \"\(id)\" is stopped") }
-    let stats = Cgroups.driver().stats(path)
+    let stats = hostCgroups.stats(path)
     let data = String(decoding: OCIJSON.encode(stats, pretty: false, trailingNewline: false), as: UTF8.self)
     return "{\"type\":\"stats\",\"id\":\(jsonQuote(id)),\"data\":\(data)}"
   }
@@ -21,7 +21,7 @@ extension Lifecycle {
   public func events(id: String, interval: Double, emit: (String) -> Void) throws(RuntimeError) {
     let record = try store.load(id)
     guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
-    let cgroups = Cgroups.driver()
+    let cgroups = hostCgroups
     let oomFD = (try? cgroups.oomEventFD(path)) ?? -1
     defer { if oomFD >= 0 { close(oomFD) } }
     var lastOOM = cgroups.oomKillCount(path)

@@ -108,7 +108,7 @@ extension Lifecycle {
           _ = try? Processes.wait(child)
           target = p
           if let path = record.cgroupPath {
-            do { try Cgroups.driver().join(path, pid: p) } catch { throw RuntimeError(error.message) }
+            do { try hostCgroups.join(path, pid: p) } catch { throw RuntimeError(error.message) }
           }
           try RuntimeError.wrap("exec") { try parentEnd.send(InitMessage.go) }
         case .error(let text):

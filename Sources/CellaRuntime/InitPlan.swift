@@ -45,6 +45,8 @@ struct InitPlan: Sendable {
   var newUserNamespace = false
   var newMountNamespace = false
   var newCgroupNamespace = false
+  /// The container's cgroup path; without a cgroup namespace, /sys/fs/cgroup shows only this subtree.
+  var cgroupPath = ""
   var ownPIDNamespace = false
   var uidMap = ""
   var gidMap = ""

@@ -33,7 +33,7 @@ extension Lifecycle {
   /// Signals every process of the container: its cgroup, and its pid namespace (init last is the caller's job).
   func signalAll(_ record: ContainerRecord, _ signal: Int32) {
     if let path = record.cgroupPath {
-      for pid in Cgroups.driver().processes(path) where pid != record.pid { Glibc.kill(pid, signal) }
+      for pid in hostCgroups.processes(path) where pid != record.pid { Glibc.kill(pid, signal) }
     }
     guard record.ownPIDNamespace, record.initIsAlive,
       let ns = Processes.namespaceLink(pid: record.pid, kind: "pid")

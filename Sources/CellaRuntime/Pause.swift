@@ -10,7 +10,7 @@ extension Lifecycle {
       throw RuntimeError("cannot pause container \"\(id)\": it is \(status.rawValue), not running")
     }
     guard let path = record.cgroupPath else { throw RuntimeError("cannot pause \"\(id)\": it has no cgroup") }
-    do { try Cgroups.driver().freeze(path) } catch { throw RuntimeError(error.message) }
+    do { try hostCgroups.freeze(path) } catch { throw RuntimeError(error.message) }
   }
 
   /// `resume`: thaws a paused container.
@@ -21,6 +21,6 @@ extension Lifecycle {
       throw RuntimeError("cannot resume container \"\(id)\": it is \(status.rawValue), not paused")
     }
     guard let path = record.cgroupPath else { throw RuntimeError("cannot resume \"\(id)\": it has no cgroup") }
-    do { try Cgroups.driver().thaw(path) } catch { throw RuntimeError(error.message) }
+    do { try hostCgroups.thaw(path) } catch { throw RuntimeError(error.message) }
   }
 }

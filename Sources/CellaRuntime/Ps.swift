@@ -14,7 +14,7 @@ extension Lifecycle {
   /// The container's processes: those in its cgroup, or in its pid namespace (init included).
   func containerPIDs(_ record: ContainerRecord) -> [Int32] {
     if let path = record.cgroupPath {
-      let pids = Cgroups.driver().processes(path)
+      let pids = hostCgroups.processes(path)
       if !pids.isEmpty { return pids.sorted() }
     }
     guard record.ownPIDNamespace, let ns = Processes.namespaceLink(pid: record.pid, kind: "pid") else {

@@ -158,7 +158,11 @@ struct Rootfs {
     let hierarchies = CgroupMounts.host()
     let base = m.flags & ~(MS.bind | MS.rec)
     if hierarchies.isUnified {
-      try mount("cgroup", InRoot.procPath(dst), "cgroup2", base, step: "mount cgroup2")
+      if plan.newCgroupNamespace {
+        try mount("cgroup", InRoot.procPath(dst), "cgroup2", base, step: "mount cgroup2")
+      } else {
+        try bindOwnCgroup(host: "/sys/fs/cgroup", at: m.destination, fd: dst, flags: base)
+      }
       return
     }
     try mount("tmpfs", InRoot.procPath(dst), "tmpfs", base & ~MS.readOnly, data: "mode=755", step: "mount tmpfs")
@@ -166,17 +170,22 @@ struct Rootfs {
       let sub = m.destination + "/" + h.name
       let fd = try RuntimeError.wrap("mkdir \(sub)") { try InRoot.mkdirAll(root: rootFD, sub) }
       defer { close(fd) }
-      do {
+      if plan.newCgroupNamespace {
+        // In its own cgroup namespace, a fresh mount shows the container's cgroup as the root.
         try mount("cgroup", InRoot.procPath(fd), "cgroup", base, data: h.options, step: "mount cgroup \(h.options)")
-      } catch {
-        try mount(h.hostPath, InRoot.procPath(fd), nil, MS.bind | MS.rec, step: "bind \(h.hostPath)")
+      } else {
+        try bindOwnCgroup(host: h.hostPath, at: sub, fd: fd, flags: base)
       }
     }
     if let unified = hierarchies.unifiedMount {
       let sub = m.destination + "/" + unified
       let fd = try RuntimeError.wrap("mkdir \(sub)") { try InRoot.mkdirAll(root: rootFD, sub) }
       defer { close(fd) }
-      try mount("cgroup", InRoot.procPath(fd), "cgroup2", base, step: "mount cgroup2")
+      if plan.newCgroupNamespace {
+        try mount("cgroup", InRoot.procPath(fd), "cgroup2", base, step: "mount cgroup2")
+      } else {
+        try bindOwnCgroup(host: "/sys/fs/cgroup/" + unified, at: sub, fd: fd, flags: base)
+      }
     }
     if base & MS.readOnly != 0 {
       let fd = try RuntimeError.wrap("reopen") { try InRoot.open(root: rootFD, m.destination) }
@@ -184,6 +193,14 @@ struct Rootfs {
       try mount(
         nil, InRoot.procPath(fd), nil, MS.remount | base, data: "mode=755", step: "remount cgroup tmpfs read-only")
     }
+  }
+
+  /// Without a cgroup namespace a cgroup mount would show the whole host tree: bind only the
+  /// container's own cgroup directory there instead, as runc does.
+  private func bindOwnCgroup(host: String, at destination: String, fd: Int32, flags: UInt) throws(RuntimeError) {
+    let source = host + plan.cgroupPath
+    try mount(source, InRoot.procPath(fd), nil, MS.bind | MS.rec, step: "bind \(source)")
+    try remountBind(destination, flags: (flags | MS.rec) & ~MS.relatime)
   }
 
   // MARK: - /dev

@@ -13,7 +13,7 @@ extension Lifecycle {
     guard status.canStart else {
       throw RuntimeError("cannot start container \"\(id)\": it is \(status.rawValue), not created")
     }
-    let spec = try store.loadConfig(id)
+    let spec = record.startReadsConfig == false ? Spec(ociVersion: record.ociVersion) : try store.loadConfig(id)
     let conn = Packet.socket()
     if conn < 0 { throw RuntimeError("socket: \(SysError.describe(errno))") }
     let channel = Packet(fd: conn)

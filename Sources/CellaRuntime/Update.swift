@@ -14,12 +14,13 @@ extension Lifecycle {
       throw RuntimeError("cannot update container \"\(id)\": it is \(status.rawValue)")
     }
     guard let path = record.cgroupPath else { throw RuntimeError("cannot update \"\(id)\": it has no cgroup") }
-    let cgroups = Cgroups.driver()
-    do {
-      try cgroups.validate(resources)
-      try cgroups.apply(path, resources)
-    } catch { throw RuntimeError(error.message) }
+    let cgroups = hostCgroups
     var spec = try store.loadConfig(id)
+    let effective = DeviceRules.effective(resources, devices: spec.linux?.devices ?? []) ?? resources
+    do {
+      try cgroups.validate(effective)
+      try cgroups.apply(path, effective)
+    } catch { throw RuntimeError(error.message) }
     var linux = spec.linux ?? Linux()
     linux.resources = merge(linux.resources ?? LinuxResources(), resources)
     spec.linux = linux

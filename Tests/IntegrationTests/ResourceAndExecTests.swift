@@ -49,9 +49,14 @@ final class ResourceAndExecTests: RuntimeTestCase {
   }
 
   func testDeviceRulesDenyAnUnlistedDevice() throws {
+    // /dev/kmsg (c 1:11) is neither in the config's rules nor in the defaults every container gets.
     let b = try env.bundle([
-      "sh", "-c", "head -c1 /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 || echo zero-denied",
+      "sh", "-c",
+      "head -c1 /dev/null && echo null-ok; mknod /tmp/kmsg c 1 11 && { head -c1 /tmp/kmsg >/dev/null 2>&1 || echo kmsg-denied; }",
     ])
+    b.addMount("/tmp", type: "tmpfs", source: "tmpfs")
+    let mknod = ["CAP_MKNOD"]
+    b.editProcess { $0["capabilities"] = ["bounding": mknod, "effective": mknod, "permitted": mknod] }
     resources(
       b,
       [
@@ -61,7 +66,7 @@ final class ResourceAndExecTests: RuntimeTestCase {
       ])
     let out = env.output(b)
     XCTAssertTrue(out.contains("null-ok"), out)
-    XCTAssertTrue(out.contains("zero-denied"), out)
+    XCTAssertTrue(out.contains("kmsg-denied"), out)
   }
 
   func testExecJoinsTheSameNamespacesAndCgroupAsInit() throws {
