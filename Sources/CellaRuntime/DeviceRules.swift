@@ -23,7 +23,8 @@ enum DeviceRules {
     guard var r = resources, let rules = r.devices, !rules.isEmpty else { return resources }
     let configured = devices.compactMap { d -> LinuxDeviceCgroup? in
       guard let major = d.major, let minor = d.minor, d.type != "p" else { return nil }
-      return LinuxDeviceCgroup(allow: true, type: d.type == "u" ? "c" : d.type, major: major, minor: minor, access: "rwm")
+      return LinuxDeviceCgroup(
+        allow: true, type: d.type == "u" ? "c" : d.type, major: major, minor: minor, access: "rwm")
     }
     r.devices = rules + defaults + configured
     return r
