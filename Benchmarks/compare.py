@@ -26,13 +26,12 @@ def build(work):
 def bundle(work, cella, name, args, memory=None, seccomp=True):
     d = os.path.join(work, name)
     os.makedirs(d, exist_ok=True)
-    if not os.path.exists(os.path.join(d, "rootfs")):
-        os.symlink("../rootfs", os.path.join(d, "rootfs"))
     tmp = tempfile.mkdtemp(dir=work)
     sh(cella, "spec", "--bundle", tmp)
     c = json.load(open(os.path.join(tmp, "config.json")))
     shutil.rmtree(tmp)
     c["ociVersion"] = "1.0.2"  # crun rejects 1.3.0
+    c["root"] = {"path": os.path.join(work, "rootfs"), "readonly": True}
     c["process"]["terminal"] = False
     c["process"]["args"] = args
     c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
