@@ -89,10 +89,12 @@ def peak_rss_kb(rt, work, cella, i):
     """Max RSS of the create process (the runtime's image is the largest the wrapper process runs)."""
     b = bundle(work, cella, "rss", ["true"])
     cid = f"rss-{rt.name}-{i}"
-    r = subprocess.run(["/usr/bin/time", "-f", "%M"] + rt.cmd("create", "--bundle", b, cid),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    out = os.path.join(work, "rss.txt")
+    # The container's init keeps create's stdio open until it is started: never read them through a pipe.
+    subprocess.run(["/usr/bin/time", "-o", out, "-f", "%M"] + rt.cmd("create", "--bundle", b, cid),
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rt.run("delete", "--force", cid, check=False)
-    return int(r.stderr.strip().splitlines()[-1])
+    return int(open(out).read().strip().splitlines()[-1])
 
 
 def main():
@@ -147,7 +149,9 @@ def main():
         results["d. 100 containers, 2 at a time"] = interleave(runtimes, many_runs, many(2))
         results["d. 100 containers, 10 at a time"] = interleave(runtimes, many_runs, many(10))
 
+        print("timings done", flush=True)
         mem = {r.name: min_memory(r, work, cella) for r in runtimes}
+        print("memory done", mem, flush=True)
         rss = interleave(runtimes, 5, lambda r, i: peak_rss_kb(r, work, cella, i))
         size = {r.name: os.path.getsize(os.path.realpath(r.path)) for r in runtimes}
         write_report(a.out, a.runs, results, mem, rss, size)
