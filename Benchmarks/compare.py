@@ -5,7 +5,7 @@ Usage (root): Benchmarks/compare.py [--runs N] [--out Docs/benchmarks.md]
 All three runtimes run through the same wrapper (a private mount namespace without the cgroup2
 mount, because crun refuses hybrid hosts), so the wrapper's cost falls on each alike.
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRAP = "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$@\""
@@ -61,10 +61,14 @@ def timed(f):
 
 
 def interleave(runtimes, runs, body):
-    """body(rt, i) -> ms; returns {name: [ms...]}, runtimes interleaved per iteration."""
+    """body(rt, i) -> ms; returns {name: [ms...]}, runtimes interleaved per iteration in a shuffled
+    order: the kernel's cgroup attach lock stays cheap for a moment after anyone used it, so a fixed
+    order would hand that discount to whoever always runs second."""
     out = {r.name: [] for r in runtimes}
     for i in range(runs):
-        for r in runtimes:
+        order = list(runtimes)
+        random.shuffle(order)
+        for r in order:
             out[r.name].append(body(r, i))
     return out
 

@@ -29,6 +29,7 @@ public struct Creator {
     let bundle = absolutePath(options.bundle)
     var options = options
     options.bundle = bundle
+    options.seccompCache = store.seccompCacheDirectory
     let configBytes: [UInt8]
     do { configBytes = try FileIO.read("\(bundle)/config.json") } catch {
       if error.errno == ENOENT {

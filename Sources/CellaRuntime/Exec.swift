@@ -192,7 +192,7 @@ extension Lifecycle {
     }
     var plan = try ProcessPlan(process, field: o.processFile == nil ? "process" : "--process")
     plan.preserveFDs = o.preserveFDs
-    plan.seccomp = try compileSeccomp(spec.linux?.seccomp)
+    plan.seccomp = try compileSeccomp(spec.linux?.seccomp, cache: SeccompCache(directory: store.seccompCacheDirectory))
     return plan
   }
 }

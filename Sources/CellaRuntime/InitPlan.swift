@@ -95,6 +95,8 @@ public struct CreateOptions: Sendable {
   public var foreground = false
   /// `--systemd-cgroup`: cgroupsPath is runc's "slice:prefix:name" form (mapped onto cgroupfs).
   public var systemdCgroup = false
+  /// Where compiled seccomp filters are cached (set from the state root by `Creator`).
+  var seccompCache = "/run/cella/.cache/seccomp"
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -193,7 +195,7 @@ extension InitPlan {
     }
 
     self.process = try ProcessPlan(process, field: "process")
-    self.process.seccomp = try compileSeccomp(linux?.seccomp)
+    self.process.seccomp = try compileSeccomp(linux?.seccomp, cache: SeccompCache(directory: options.seccompCache))
     self.process.preserveFDs = options.preserveFDs
     hostname = spec.hostname
     domainname = spec.domainname
@@ -208,8 +210,9 @@ extension InitPlan {
   }
 }
 
-/// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF).
-func compileSeccomp(_ config: LinuxSeccomp?) throws(RuntimeError) -> CompiledSeccomp? {
+/// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF), through the
+/// cache in the state root.
+func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache) throws(RuntimeError) -> CompiledSeccomp? {
   guard let config else { return nil }
-  do { return try SeccompCompiler.compile(config) } catch { throw RuntimeError("config.json: \(error.message)") }
+  do { return try cache.compile(config) } catch { throw RuntimeError("config.json: \(error.message)") }
 }

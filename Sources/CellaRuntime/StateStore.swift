@@ -9,6 +9,9 @@ public struct StateStore: Sendable {
 
   public init(root: String) { self.root = root }
 
+  /// Where compiled seccomp filters are cached (a dot directory: never mistaken for a container).
+  public var seccompCacheDirectory: String { "\(root)/.cache/seccomp" }
+
   /// Path of a container's directory.
   public func directory(_ id: String) -> String { "\(root)/\(id)" }
 
