@@ -117,6 +117,9 @@ def main():
         results = {}
         results["a. run /bin/true"] = interleave(runtimes, a.runs, lambda r, i: timed(
             lambda: r.run("run", "--bundle", true_bundle, f"a-{i}")))
+        plain_bundle = bundle(work, cella, "plain", ["true"], seccomp=False)
+        results["a. run /bin/true, no seccomp filter"] = interleave(runtimes, a.runs, lambda r, i: timed(
+            lambda: r.run("run", "--bundle", plain_bundle, f"ap-{i}")))
 
         def cycle(r, i):
             cid = f"b-{i}"
