@@ -34,28 +34,19 @@ public struct CgroupHierarchies: Sendable, Equatable {
   /// Detects the hierarchies from `mountinfo` (default: /proc/self/mountinfo); `root` is prefixed
   /// to every mount point, so a test can read cgroup.controllers from a temporary tree.
   public static func detect(mountinfo: String? = nil, root: String = "") -> CgroupHierarchies {
-    let text = mountinfo ?? (try? FileIO.readString("/proc/self/mountinfo")) ?? ""
+    let bytes = mountinfo.map { Array($0.utf8) } ?? (try? FileIO.read("/proc/self/mountinfo")) ?? []
     var v1: [String: String] = [:]
     var v2Mounts: [String] = []
-    for line in text.split(separator: "\n") {
-      // Fields after " - " are: fstype, source, super options.
-      let halves = line.split(separator: " - ", maxSplits: 1, omittingEmptySubsequences: false)
-      guard halves.count == 2 else { continue }
-      let left = halves[0].split(separator: " ")
-      let right = halves[1].split(separator: " ")
-      guard left.count >= 5, right.count >= 1 else { continue }
-      let mountPoint = root + unescape(String(left[4]))
-      switch right[0] {
-      case "cgroup2":
+    // A byte scan: this runs on every runtime start, and only the few cgroup lines need Strings.
+    for (mountPointBytes, fstype, superOptions) in cgroupLines(bytes) {
+      let mountPoint = root + unescape(String(decoding: mountPointBytes, as: UTF8.self))
+      if fstype == .v2 {
         v2Mounts.append(mountPoint)
-      case "cgroup":
-        let options = right.count >= 3 ? right[2].split(separator: ",") : []
-        for option in options where isController(option) {
-          // The first mount of a hierarchy wins (bind mounts of it may follow).
-          if v1[String(option)] == nil { v1[String(option)] = mountPoint }
-        }
-      default:
         continue
+      }
+      for option in String(decoding: superOptions, as: UTF8.self).split(separator: ",") where isController(option) {
+        // The first mount of a hierarchy wins (bind mounts of it may follow).
+        if v1[String(option)] == nil { v1[String(option)] = mountPoint }
       }
     }
     // Prefer the conventional places when a cgroup2 tree is mounted more than once.
@@ -74,6 +65,42 @@ public struct CgroupHierarchies: Sendable, Equatable {
       layout = unified == nil ? .v1 : .unified
     }
     return CgroupHierarchies(layout: layout, v1: v1, unified: unified, unifiedControllers: controllers)
+  }
+
+  private enum CgroupFS { case v1, v2 }
+
+  /// (mount point, cgroup or cgroup2, super options) of every cgroup line of a mountinfo text.
+  private static func cgroupLines(_ bytes: [UInt8]) -> [(ArraySlice<UInt8>, CgroupFS, ArraySlice<UInt8>)] {
+    var out: [(ArraySlice<UInt8>, CgroupFS, ArraySlice<UInt8>)] = []
+    let space = UInt8(ascii: " ")
+    var start = 0
+    while start < bytes.count {
+      var end = start
+      while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+      let line = bytes[start..<end]
+      start = end + 1
+      // Fields: id parent major:minor root mountpoint options [optional...] - fstype source super
+      guard
+        let dash = line.indices.first(where: { i in
+          bytes[i] == UInt8(ascii: "-") && i > line.startIndex && bytes[i - 1] == space && i + 1 < line.endIndex
+            && bytes[i + 1] == space
+        })
+      else { continue }
+      let right = line[(dash + 2)...].split(separator: space, omittingEmptySubsequences: false)
+      guard right.count >= 3 else { continue }
+      let fs: CgroupFS
+      if right[0].elementsEqual("cgroup2".utf8) {
+        fs = .v2
+      } else if right[0].elementsEqual("cgroup".utf8) {
+        fs = .v1
+      } else {
+        continue
+      }
+      let left = line[..<dash].split(separator: space)
+      guard left.count >= 5 else { continue }
+      out.append((left[4], fs, right[2]))
+    }
+    return out
   }
 
   /// Whether a v1 super option names a controller or a named hierarchy.
