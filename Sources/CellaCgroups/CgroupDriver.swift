@@ -1,9 +1,15 @@
+import Glibc
 import CellaOCI
 
 /// What the runtime does with a cgroup; one implementation per hierarchy kind.
 public protocol CgroupDriver: Sendable {
   /// Creates the cgroup (every v1 hierarchy and/or the v2 dir, enabling needed controllers in subtree_control of parents on v2).
   func create(_ path: String) throws(CgroupError)
+  /// Moves the calling single-threaded process in by writing "0" to each v1 hierarchy's `tasks`,
+  /// which the kernel handles without the global threadgroup lock (whose first use costs an RCU grace
+  /// period, ~7 ms here). The v2 part (hybrid) is joined only when `includeUnified`, since it needs
+  /// cgroup.procs and so the lock. Drivers without such a path fall back to `join`.
+  func joinSelf(_ path: String, includeUnified: Bool) throws(CgroupError)
   /// Moves a process in (cgroup.procs on v1 in every hierarchy; v2 cgroup.procs).
   func join(_ path: String, pid: Int32) throws(CgroupError)
   /// Checks values before anything is written (unknown unified keys, cpu quota < 1000us, unknown device type, cpus outside the machine...).
@@ -26,6 +32,12 @@ public protocol CgroupDriver: Sendable {
   func oomKillCount(_ path: String) -> UInt64
   /// v1: an eventfd registered on memory.oom_control (cgroup.event_control); v2: an inotify fd on memory.events. Returns a pollable fd.
   func oomEventFD(_ path: String) throws(CgroupError) -> Int32
+}
+
+extension CgroupDriver {
+  public func joinSelf(_ path: String, includeUnified: Bool) throws(CgroupError) {
+    try join(path, pid: getpid())
+  }
 }
 
 /// Entry points: the host's driver, cgroupsPath resolution and unit conversions.

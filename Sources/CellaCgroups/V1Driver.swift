@@ -56,6 +56,14 @@ public struct V1Driver: CgroupDriver {
     }
   }
 
+  public func joinSelf(_ path: String, includeUnified: Bool) throws(CgroupError) {
+    let p = normalized(path)
+    for mount in hierarchies.v1MountPoints {
+      try CgroupFiles.write("cgroup join", mount + p, "tasks", "0")
+    }
+    if includeUnified { try unified?.join(p, pid: getpid()) }
+  }
+
   public func join(_ path: String, pid: Int32) throws(CgroupError) {
     let p = normalized(path)
     for mount in hierarchies.v1MountPoints {

@@ -66,6 +66,8 @@ public struct Creator {
       if let resources = effectiveResources { try cgroups.validate(resources) }
     } catch { throw RuntimeError("config.json: \(error.message)") }
     plan.cgroupPath = cgroupPath
+    plan.selfJoinCgroup = !plan.newUserNamespace && !plan.joins.contains { $0.kind == .user }
+    plan.joinUnified = needsUnified(spec.linux?.resources)
     // The runtime holds host resources from here on: not dumpable, not ptraceable by the container.
     _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     let threads = Processes.threadCount()
@@ -160,7 +162,7 @@ public struct Creator {
     record.pidStartTime = ProcStat.read(pid)?.startTime ?? 0
     try store.save(record)
     log.step("cloned")
-    if let path = record.cgroupPath {
+    if let path = record.cgroupPath, !plan.selfJoinCgroup {
       // Before `go`: init unshares its cgroup namespace only once it is inside its cgroup.
       do { try hostCgroups.join(path, pid: pid) } catch { throw RuntimeError(error.message) }
     }
@@ -310,6 +312,11 @@ public struct Creator {
     }
     return "no message"
   }
+}
+
+/// Whether the container needs the v2 part of a hybrid host (controllers only that mount has).
+func needsUnified(_ r: LinuxResources?) -> Bool {
+  !(r?.hugepageLimits ?? []).isEmpty || !(r?.unified ?? [:]).isEmpty
 }
 
 /// Encodes the OCI state for hooks.

@@ -79,7 +79,8 @@ extension Lifecycle {
     if child == 0 {
       parentEnd.close()
       ExecProcess.run(
-        plan: plan, command: command, pidfd: pidfd, nsFlags: nsFlags, rootFD: rootFD, channel: childEnd)
+        plan: plan, command: command, pidfd: pidfd, nsFlags: nsFlags, rootFD: rootFD, channel: childEnd,
+        cgroup: record.cgroupPath.map { ($0, needsUnified(spec.linux?.resources)) })
     }
     childEnd.close()
 
@@ -107,9 +108,7 @@ extension Lifecycle {
         case .initPID(let p):
           _ = try? Processes.wait(child)
           target = p
-          if let path = record.cgroupPath {
-            do { try hostCgroups.join(path, pid: p) } catch { throw RuntimeError(error.message) }
-          }
+
           try RuntimeError.wrap("exec") { try parentEnd.send(InitMessage.go) }
         case .error(let text):
           throw RuntimeError(text, exitCode: text.contains("not found") || text.contains("no such file") ? 127 : 126)
@@ -199,14 +198,21 @@ extension Lifecycle {
 
 /// The exec'd process: joins the container, enters its pid namespace with a second fork, then execs.
 enum ExecProcess {
-  static func run(plan: ProcessPlan, command: String, pidfd: Int32, nsFlags: Int32, rootFD: Int32, channel: Packet)
-    -> Never
-  {
+  static func run(
+    plan: ProcessPlan, command: String, pidfd: Int32, nsFlags: Int32, rootFD: Int32, channel: Packet,
+    cgroup: (path: String, includeUnified: Bool)?
+  ) -> Never {
     var empty = sigset_t()
     cella_sigset_empty(&empty)
     sigprocmask(SIG_SETMASK, &empty, nil)
     _ = cella_prctl(Prctl.setPdeathsig, UInt(SIGKILL), 0, 0, 0)
     do {
+      if let cgroup {
+        // Before setns: the host's cgroup files are only visible from the host's mount namespace.
+        do { try hostCgroups.joinSelf(cgroup.path, includeUnified: cgroup.includeUnified) } catch {
+          throw RuntimeError(error.message)
+        }
+      }
       if nsFlags != 0 && cella_setns(pidfd, nsFlags) != 0 {
         throw RuntimeError("join the container's namespaces: \(SysError.describe(errno))")
       }

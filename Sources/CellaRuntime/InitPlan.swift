@@ -47,6 +47,11 @@ struct InitPlan: Sendable {
   var newCgroupNamespace = false
   /// The container's cgroup path; without a cgroup namespace, /sys/fs/cgroup shows only this subtree.
   var cgroupPath = ""
+  /// Init moves itself into its cgroup (cheap, see CgroupDriver.joinSelf); not possible from inside a
+  /// new user namespace, where the runtime moves it instead.
+  var selfJoinCgroup = false
+  /// The container uses a controller only the cgroup2 mount of a hybrid host has (hugetlb, unified keys).
+  var joinUnified = false
   var ownPIDNamespace = false
   var uidMap = ""
   var gidMap = ""

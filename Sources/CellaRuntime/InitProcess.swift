@@ -33,6 +33,12 @@ enum InitProcess {
     // ptracing it or opening /proc/PID/exe (CVE-2019-5736 class); execve makes the program dumpable again.
     _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     try expect(channel, .go)
+    if plan.selfJoinCgroup {
+      // Still in the host's mount view and single-threaded: the cheap way into the cgroup.
+      do { try hostCgroups.joinSelf(plan.cgroupPath, includeUnified: plan.joinUnified) } catch {
+        throw RuntimeError(error.message)
+      }
+    }
 
     if !plan.joins.isEmpty {
       for (kind, path) in plan.joins {
