@@ -83,6 +83,8 @@ enum CgroupFiles {
   /// removes the files); a plain tree (tests) also loses its files. EBUSY is retried briefly
   /// because the kernel releases a cgroup a moment after its last task exits.
   static func remove(_ dir: String) throws(CgroupError) {
+    // The common case, an empty leaf, needs one syscall; listing a v1 cgroup directory costs ~0.5 ms.
+    if rmdir(dir) == 0 || errno == ENOENT { return }
     guard isDirectory(dir) else { return }
     for child in childDirectories(dir) { try remove("\(dir)/\(child)") }
     let magic = cella_statfs_type(dir)
