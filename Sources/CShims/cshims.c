@@ -152,3 +152,24 @@ int cella_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable
   *inheritable = ((uint64_t)data[1].inheritable << 32) | data[0].inheritable;
   return 0;
 }
+
+int cella_write_zero_each(const char *paths, size_t len) {
+  size_t off = 0;
+  int index = 0;
+  while (off < len) {
+    const char *path = paths + off;
+    size_t n = strlen(path);
+    index++;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return index;
+    ssize_t w = write(fd, "0", 1);
+    int e = errno;
+    close(fd);
+    if (w != 1) {
+      errno = e;
+      return index;
+    }
+    off += n + 1;
+  }
+  return 0;
+}

@@ -1,5 +1,5 @@
-import Glibc
 import CellaOCI
+import Glibc
 
 /// What the runtime does with a cgroup; one implementation per hierarchy kind.
 public protocol CgroupDriver: Sendable {
@@ -10,6 +10,10 @@ public protocol CgroupDriver: Sendable {
   /// period, ~7 ms here). The v2 part (hybrid) is joined only when `includeUnified`, since it needs
   /// cgroup.procs and so the lock. Drivers without such a path fall back to `join`.
   func joinSelf(_ path: String, includeUnified: Bool) throws(CgroupError)
+  /// The files `joinSelf` writes "0" to, for a caller that must do the writes without touching Swift
+  /// objects (a freshly cloned init, whose every touched page is charged to the container); empty
+  /// when the driver has no such path.
+  func selfJoinFiles(_ path: String, includeUnified: Bool) -> [String]
   /// Moves a process in (cgroup.procs on v1 in every hierarchy; v2 cgroup.procs).
   func join(_ path: String, pid: Int32) throws(CgroupError)
   /// Checks values before anything is written (unknown unified keys, cpu quota < 1000us, unknown device type, cpus outside the machine...).
@@ -38,6 +42,8 @@ extension CgroupDriver {
   public func joinSelf(_ path: String, includeUnified: Bool) throws(CgroupError) {
     try join(path, pid: getpid())
   }
+
+  public func selfJoinFiles(_ path: String, includeUnified: Bool) -> [String] { [] }
 }
 
 /// Entry points: the host's driver, cgroupsPath resolution and unit conversions.

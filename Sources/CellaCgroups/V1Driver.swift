@@ -64,6 +64,13 @@ public struct V1Driver: CgroupDriver {
     if includeUnified { try unified?.join(p, pid: getpid()) }
   }
 
+  public func selfJoinFiles(_ path: String, includeUnified: Bool) -> [String] {
+    let p = normalized(path)
+    var files = hierarchies.v1MountPoints.map { $0 + p + "/tasks" }
+    if includeUnified, unified != nil, let root = hierarchies.unified { files.append(root + p + "/cgroup.procs") }
+    return files
+  }
+
   public func join(_ path: String, pid: Int32) throws(CgroupError) {
     let p = normalized(path)
     for mount in hierarchies.v1MountPoints {

@@ -68,6 +68,9 @@ public struct Creator {
     plan.cgroupPath = cgroupPath
     plan.selfJoinCgroup = !plan.newUserNamespace && !plan.joins.contains { $0.kind == .user }
     plan.joinUnified = needsUnified(spec.linux?.resources)
+    let files = cgroups.selfJoinFiles(cgroupPath, includeUnified: plan.joinUnified)
+    if files.isEmpty { plan.selfJoinCgroup = false }
+    plan.selfJoinFiles = files.flatMap { $0.utf8CString }
     // The runtime holds host resources from here on: not dumpable, not ptraceable by the container.
     _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     let threads = Processes.threadCount()

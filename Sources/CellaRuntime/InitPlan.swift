@@ -52,6 +52,9 @@ struct InitPlan: Sendable {
   var selfJoinCgroup = false
   /// The container uses a controller only the cgroup2 mount of a hybrid host has (hugetlb, unified keys).
   var joinUnified = false
+  /// NUL-separated files init writes "0" to, prepared by the runtime so init touches no Swift object
+  /// (each page it touches is charged to the container's memory limit).
+  var selfJoinFiles: [CChar] = []
   var ownPIDNamespace = false
   var uidMap = ""
   var gidMap = ""

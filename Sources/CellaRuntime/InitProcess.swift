@@ -35,8 +35,13 @@ enum InitProcess {
     try expect(channel, .go)
     if plan.selfJoinCgroup {
       // Still in the host's mount view and single-threaded: the cheap way into the cgroup.
-      do { try hostCgroups.joinSelf(plan.cgroupPath, includeUnified: plan.joinUnified) } catch {
-        throw RuntimeError(error.message)
+      let failed = plan.selfJoinFiles.withUnsafeBufferPointer { cella_write_zero_each($0.baseAddress, $0.count) }
+      if failed != 0 {
+        let e = errno
+        let files = plan.selfJoinFiles.split(separator: 0).map {
+          String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        throw RuntimeError("join cgroup: write \(files[Int(failed) - 1]): \(SysError.describe(e))")
       }
     }
 

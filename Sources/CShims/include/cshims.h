@@ -80,6 +80,11 @@ int cella_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 /// capget(2) for the calling thread.
 int cella_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
 
+/// Writes "0" to each NUL-separated path of `paths` (total `len` bytes): a process moving itself into
+/// cgroups without touching anything else. Returns 0, or the 1-based index of the failing path with
+/// errno set.
+int cella_write_zero_each(const char *paths, size_t len);
+
 #include "cshims_seccomp.h"
 #include "cshims_tty.h"
 #include "cshims_bpf.h"
