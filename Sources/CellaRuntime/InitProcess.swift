@@ -137,11 +137,9 @@ enum InitProcess {
       guard case .start(let startState)? = try? reply.receiveMessage() else { _exit(1) }
       try HookRunner.run(plan.startContainerHooks, point: .startContainer, state: startState)
       try ProcessLauncher.exec(plan.process, executable: executable, runtime: reply)
-    } catch let error as RuntimeError {
+    } catch {
       try? reply.send(.error(error.message))
       _exit(error.exitCode == 0 ? 1 : error.exitCode)
-    } catch {
-      _exit(1)
     }
   }
 }

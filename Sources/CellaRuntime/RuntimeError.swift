@@ -24,6 +24,7 @@ extension RuntimeError {
   init(_ error: OCIError) { self.init(error.message) }
 
   /// Runs `body`, naming `step` in any error it throws.
+  @discardableResult
   public static func wrap<T>(_ step: String, _ body: () throws -> T) throws(RuntimeError) -> T {
     do { return try body() } catch let error as SysError { throw RuntimeError(step, error) } catch let error
       as RuntimeError
