@@ -19,8 +19,8 @@ for d in /proc/[0-9]*; do
 done
 for d in /run/cella-test*; do [ -e "$d" ] && report "state directory $d"; done
 if [ -d /run/cella ] && [ -n "$(ls /run/cella 2>/dev/null)" ]; then report "state in /run/cella: $(ls /run/cella)"; fi
-# The shared parent /cella stays (like runc's); a container's own cgroup under it must not.
-for c in /sys/fs/cgroup/*/cella/*/ /sys/fs/cgroup/cella/*/ /sys/fs/cgroup/*/cella-t*/ /sys/fs/cgroup/*/ct*/; do
+# The runtime's parent /cella goes with its last container, so it must not be there either.
+for c in /sys/fs/cgroup/*/cella/ /sys/fs/cgroup/cella/ /sys/fs/cgroup/*/cella-t*/ /sys/fs/cgroup/*/ct*/; do
   [ -d "$c" ] && report "cgroup $c"
 done
 for n in /sys/class/net/ct* /sys/class/net/cella-t*; do [ -e "$n" ] && report "network device ${n##*/}"; done

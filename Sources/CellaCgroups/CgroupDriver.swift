@@ -28,6 +28,9 @@ public protocol CgroupDriver: Sendable {
   func thaw(_ path: String) throws(CgroupError)
   /// Whether the cgroup is frozen.
   func isFrozen(_ path: String) -> Bool
+  /// Removes `path` in every hierarchy where it is an empty leaf (no child cgroups, no tasks) and leaves
+  /// it alone elsewhere: for parents that several containers share.
+  func removeIfEmpty(_ path: String)
   /// Removes the cgroup everywhere (children first; retries EBUSY briefly). Missing is not an error.
   func destroy(_ path: String) throws(CgroupError)
   /// runc `events --stats` shape data: memory, cpu, pids, blkio, hugetlb.
@@ -48,6 +51,9 @@ extension CgroupDriver {
 
 /// Entry points: the host's driver, cgroupsPath resolution and unit conversions.
 public enum Cgroups {
+  /// The parent the runtime puts containers under when cgroupsPath is relative or empty.
+  public static let defaultParent = "/cella"
+
   /// The driver for this host (v1 driver on v1 and hybrid — where it also writes v2-only controllers such as hugetlb into the unified mount — and the v2 driver on unified).
   public static func driver(hierarchies: CgroupHierarchies = .detect()) -> any CgroupDriver {
     switch hierarchies.layout {
@@ -65,14 +71,14 @@ public enum Cgroups {
       let spec = raw.isEmpty ? "system.slice:cella:\(id)" : raw
       return try systemdPath(spec)
     }
-    if raw.isEmpty { return "/cella/\(id)" }
+    if raw.isEmpty { return "\(defaultParent)/\(id)" }
     let components = raw.split(separator: "/")
     if components.contains("..") || components.contains(".") {
       throw CgroupError("linux.cgroupsPath: \"\(raw)\" must not contain \".\" or \"..\" components")
     }
     if components.isEmpty { throw CgroupError("linux.cgroupsPath: \"\(raw)\" names the root cgroup") }
     let joined = components.joined(separator: "/")
-    return raw.hasPrefix("/") ? "/\(joined)" : "/cella/\(joined)"
+    return raw.hasPrefix("/") ? "/\(joined)" : "\(defaultParent)/\(joined)"
   }
 
   /// "slice:prefix:name" → cgroupfs path of the systemd scope.

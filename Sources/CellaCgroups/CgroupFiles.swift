@@ -54,13 +54,21 @@ enum CgroupFiles {
   }
 
   /// mkdir -p; existing directories are fine.
+  /// A parent that vanishes half-way (a concurrent delete removed the shared empty parent) is made again.
   static func makeDirectories(_ path: String, field: String) throws(CgroupError) {
+    var attempts = 0
     var current = ""
-    for component in path.split(separator: "/") {
+    var components = path.split(separator: "/")[...]
+    while let component = components.popFirst() {
       current += "/\(component)"
-      if mkdir(current, 0o755) != 0 && errno != EEXIST {
-        throw CgroupError.sys(field, SysError("mkdir", path: current))
+      if mkdir(current, 0o755) == 0 || errno == EEXIST { continue }
+      if errno == ENOENT && attempts < 3 {
+        attempts += 1
+        current = ""
+        components = path.split(separator: "/")[...]
+        continue
       }
+      throw CgroupError.sys(field, SysError("mkdir", path: current))
     }
   }
 

@@ -285,6 +285,12 @@ public struct V1Driver: CgroupDriver {
     return CgroupFiles.read("\(d)/freezer.state") == "FROZEN"
   }
 
+  public func removeIfEmpty(_ path: String) {
+    let p = normalized(path)
+    for mount in hierarchies.v1MountPoints { _ = rmdir(mount + p) }
+    unified?.removeIfEmpty(p)
+  }
+
   public func destroy(_ path: String) throws(CgroupError) {
     let p = normalized(path)
     var first: CgroupError?

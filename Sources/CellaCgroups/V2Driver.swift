@@ -211,6 +211,8 @@ public struct V2Driver: CgroupDriver {
     return CgroupFiles.read("\(d)/cgroup.freeze") == "1"
   }
 
+  public func removeIfEmpty(_ path: String) { _ = rmdir(dir(path)) }
+
   public func destroy(_ path: String) throws(CgroupError) {
     try CgroupFiles.remove(dir(path))
   }

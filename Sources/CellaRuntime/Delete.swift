@@ -64,6 +64,7 @@ extension Lifecycle {
   /// Removes a container's cgroup, waiting briefly for killed processes to leave it.
   public func destroyCgroup(_ path: String) throws(RuntimeError) {
     let cgroups = hostCgroups
+    defer { removeDefaultParentIfEmpty(path) }
     if (try? cgroups.destroy(path)) != nil { return }
     var delay: UInt32 = 500
     for _ in 0..<60 {
@@ -73,5 +74,14 @@ extension Lifecycle {
       delay = min(delay * 2, 50_000)
     }
     do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
+  }
+}
+
+extension Lifecycle {
+  /// The runtime made `/cella` for relative and empty cgroupsPaths; the last container under it
+  /// takes it along. Parents that a client named itself are the client's.
+  func removeDefaultParentIfEmpty(_ path: String) {
+    guard path.hasPrefix(Cgroups.defaultParent + "/") else { return }
+    hostCgroups.removeIfEmpty(Cgroups.defaultParent)
   }
 }

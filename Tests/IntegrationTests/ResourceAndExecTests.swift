@@ -184,6 +184,13 @@ final class ResourceAndExecTests: RuntimeTestCase {
     XCTAssertEqual(env.rt(["delete", "--force", id]).status, 0)
     for controller in ["memory", "pids", "cpu", "freezer", "devices", "systemd", "unified"] {
       XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/cella/\(id)"), controller)
+      // The runtime's shared parent goes with its last container.
+      let parent = "/sys/fs/cgroup/\(controller)/cella"
+      let others = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: parent + "/" + $0, isDirectory: &isDir) && isDir.boolValue
+      }
+      XCTAssertTrue(!FileManager.default.fileExists(atPath: parent) || !others.isEmpty, "\(parent) left empty")
     }
   }
 
