@@ -2,7 +2,6 @@ import CShims
 import CellaCgroups
 import CellaOCI
 import CellaSys
-import FoundationEssentials
 import Glibc
 
 /// The `create` operation: validates the bundle, clones the init process and drives it until it
@@ -66,6 +65,7 @@ public struct Creator {
       if let resources = effectiveResources { try cgroups.validate(resources) }
     } catch { throw RuntimeError("config.json: \(error.message)") }
     plan.cgroupPath = cgroupPath
+    if plan.mounts.contains(where: \.isCgroup) { plan.cgroupMounts = CgroupMounts(hostHierarchies) }
     plan.selfJoinCgroup = !plan.newUserNamespace && !plan.joins.contains { $0.kind == .user }
     plan.joinUnified = needsUnified(spec.linux?.resources)
     let files = cgroups.selfJoinFiles(cgroupPath, includeUnified: plan.joinUnified)
@@ -96,14 +96,7 @@ public struct Creator {
       log.step("cgroup created")
       var master: Int32? = nil
       child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
-      if let pidFile = options.pidFile {
-        let path = absolutePath(pidFile)
-        let dir = path.split(separator: "/").dropLast().joined(separator: "/")
-        let name = String(path.split(separator: "/").last ?? "")
-        try RuntimeError.wrap("--pid-file \(path)") {
-          try FileIO.writeAtomically(directory: "/" + dir, name: name, Array("\(record.pid)".utf8), mode: 0o644)
-        }
-      }
+      if let pidFile = options.pidFile { try writePIDFile(pidFile, record.pid) }
       return Result(record: record, master: master)
     } catch {
       rollback(record: record, child: child, spec: spec)
@@ -174,6 +167,7 @@ public struct Creator {
     if plan.newUserNamespace && plan.joins.isEmpty { try writeMaps(pid: pid, plan: plan) }
     try send(parentEnd, .go)
     var initPID = pid
+    var hooksRan = false
     while true {
       let received: (InitMessage, Int32)?
       do { received = try parentEnd.receiveMessageWithFD() } catch { throw RuntimeError("init channel", error) }
@@ -193,8 +187,14 @@ public struct Creator {
       }
       switch message {
       case nil:
-        throw RuntimeError("container init exited during set-up: \(describeExit(pid: initPID, direct: pid))")
+        throw RuntimeError("container init exited during set-up: \(describeExit(pid))")
       case .error(let text):
+        if hooksRan {
+          // A createContainer hook (or anything after the hooks began) failed: runtime.md sends that
+          // through destroy and the poststop hooks too.
+          kill(initPID, SIGKILL)
+          runPoststopAfterFailedCreate(spec, state: try stateJSON(record.state(status: .stopped)))
+        }
         throw RuntimeError(text)
       case .needMaps(let p):
         try writeMaps(pid: p, plan: plan)
@@ -207,6 +207,7 @@ public struct Creator {
         try store.save(record)
       case .mountsReady:
         log.step("init mounted the rootfs")
+        hooksRan = true
         let state = try stateJSON(record.state(status: .created))
         do {
           try HookRunner.run(spec.hooks?.prestart ?? [], point: .prestart, state: state)
@@ -214,9 +215,7 @@ public struct Creator {
         } catch {
           // The spec sends a failed create through destroy and the poststop hooks.
           kill(initPID, SIGKILL)
-          for failure in HookRunner.runAll(spec.hooks?.poststop ?? [], point: .poststop, state: state) {
-            log.warning(failure.message)
-          }
+          runPoststopAfterFailedCreate(spec, state: try stateJSON(record.state(status: .stopped)))
           throw error
         }
         try send(parentEnd, .proceed(state: state))
@@ -232,6 +231,12 @@ public struct Creator {
       default:
         throw RuntimeError("internal: unexpected message \(String(describing: message)) from init")
       }
+    }
+  }
+
+  private func runPoststopAfterFailedCreate(_ spec: Spec, state: String) {
+    for failure in HookRunner.runAll(spec.hooks?.poststop ?? [], point: .poststop, state: state) {
+      log.warning(failure.message)
     }
   }
 
@@ -307,13 +312,24 @@ public struct Creator {
     }
   }
 
-  private func describeExit(pid: pid_t, direct: pid_t) -> String {
-    var status: Int32 = 0
-    if waitpid(direct, &status, WNOHANG) == direct {
-      if cella_wifsignaled(status) != 0 { return "killed by signal \(cella_wtermsig(status))" }
-      return "exit status \(cella_wexitstatus(status))"
-    }
-    return "no message"
+}
+
+/// How a child of ours ended, if it did ("exit status 1", "killed by signal 9").
+func describeExit(_ pid: pid_t) -> String {
+  var status: Int32 = 0
+  guard waitpid(pid, &status, WNOHANG) == pid else { return "no exit status yet" }
+  if cella_wifsignaled(status) != 0 { return "killed by signal \(cella_wtermsig(status))" }
+  return "exit status \(cella_wexitstatus(status))"
+}
+
+/// Writes `--pid-file` atomically (clients read it as soon as the verb returns).
+func writePIDFile(_ file: String, _ pid: Int32) throws(RuntimeError) {
+  let path = absolutePath(file)
+  let parts = path.split(separator: "/")
+  try RuntimeError.wrap("--pid-file \(path)") {
+    try FileIO.writeAtomically(
+      directory: "/" + parts.dropLast().joined(separator: "/"), name: String(parts.last ?? ""),
+      Array("\(pid)".utf8), mode: 0o644)
   }
 }
 

@@ -1,5 +1,8 @@
 import CellaCgroups
 
-/// The host's cgroup driver, detected once per process: every verb asks for it several times, and
+/// The host's cgroup hierarchies, detected once per process: every verb needs them several times, and
 /// detection parses /proc/self/mountinfo.
-let hostCgroups: any CgroupDriver = Cgroups.driver()
+let hostHierarchies = CgroupHierarchies.detect()
+
+/// The driver for `hostHierarchies`.
+let hostCgroups: any CgroupDriver = Cgroups.driver(hierarchies: hostHierarchies)

@@ -47,6 +47,8 @@ struct InitPlan: Sendable {
   var newCgroupNamespace = false
   /// The container's cgroup path; without a cgroup namespace, /sys/fs/cgroup shows only this subtree.
   var cgroupPath = ""
+  /// The host's hierarchies, for the container's cgroup mount.
+  var cgroupMounts = CgroupMounts()
   /// Init moves itself into its cgroup (cheap, see CgroupDriver.joinSelf); not possible from inside a
   /// new user namespace, where the runtime moves it instead.
   var selfJoinCgroup = false

@@ -155,7 +155,7 @@ struct Rootfs {
   private func mountCgroup(_ m: MountStep) throws(RuntimeError) {
     let dst = try RuntimeError.wrap("destination") { try InRoot.mkdirAll(root: rootFD, m.destination) }
     defer { close(dst) }
-    let hierarchies = CgroupMounts.host()
+    let hierarchies = plan.cgroupMounts
     let base = m.flags & ~(MS.bind | MS.rec)
     if hierarchies.isUnified {
       if plan.newCgroupNamespace {

@@ -78,6 +78,19 @@ final class HookTests: RuntimeTestCase {
     XCTAssertEqual(readLines(log).map { $0.split(separator: " ").first.map(String.init) ?? "" }, ["poststop"])
   }
 
+  func testFailingCreateContainerHookRunsPoststopWithStatusStopped() throws {
+    let hook = env.tmp + "/hook.sh"
+    let log = env.tmp + "/hooks.log"
+    try env.writeScript(hook, Self.logHook)
+    let b = try env.bundle(["sleep", "100"])
+    b.addHook("createContainer", path: "/bin/false")
+    b.addHook("poststop", path: hook, args: ["hook.sh", "poststop", log])
+    let r = env.create(b, id: env.newID())
+    assertOneErrorLine(r, contains: ["createContainer"])
+    assertStateRootEmpty()
+    XCTAssertEqual(readLines(log), ["poststop stopped"])
+  }
+
   func testFailingPoststopHookDoesNotFailDelete() throws {
     let hook = env.tmp + "/hook.sh"
     let log = env.tmp + "/hooks.log"
