@@ -2,7 +2,6 @@ import CShims
 import CellaCgroups
 import CellaOCI
 import CellaSys
-import FoundationEssentials
 import Glibc
 
 extension Lifecycle {

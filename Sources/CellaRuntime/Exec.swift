@@ -127,26 +127,12 @@ extension Lifecycle {
       if let master { close(master) }
       throw (error as? RuntimeError) ?? RuntimeError("exec: \(error)")
     }
-    if target == 0 { throw RuntimeError("exec: the process exited before it ran (\(describe(child)))") }
-    if let pidFile = options.pidFile {
-      let path = absolutePath(pidFile)
-      let parts = path.split(separator: "/")
-      try RuntimeError.wrap("--pid-file \(path)") {
-        try FileIO.writeAtomically(
-          directory: "/" + parts.dropLast().joined(separator: "/"), name: String(parts.last ?? ""),
-          Array("\(target)".utf8), mode: 0o644)
-      }
-    }
+    if target == 0 { throw RuntimeError("exec: the process exited before it ran (\(describeExit(child)))") }
+    if let pidFile = options.pidFile { try writePIDFile(pidFile, target) }
     if options.detach { return 0 }
     let code = Foreground(pid: target, master: master).wait()
     if let master { close(master) }
     return code
-  }
-
-  private func describe(_ pid: pid_t) -> String {
-    var status: Int32 = 0
-    if waitpid(pid, &status, WNOHANG) == pid { return "status \(Processes.exitCode(status: status))" }
-    return "no status"
   }
 
   /// The process to run: --process, or the container's process with runc's flag overrides.

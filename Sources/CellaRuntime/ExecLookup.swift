@@ -9,7 +9,7 @@ enum ExecLookup {
   /// directory" or "permission denied" (exit codes 127 and 126).
   static func resolve(_ command: String, env: [String]) throws(RuntimeError) -> String {
     if command.contains("/") {
-      try check(command, shownAs: command)
+      try check(command)
       return command
     }
     let path = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? defaultPath
@@ -25,14 +25,14 @@ enum ExecLookup {
     throw RuntimeError("exec: \"\(command)\": executable file not found in $PATH", exitCode: 127)
   }
 
-  private static func check(_ path: String, shownAs: String) throws(RuntimeError) {
+  private static func check(_ path: String) throws(RuntimeError) {
     var st = stat()
     if stat(path, &st) != 0 {
       let e = errno
-      throw RuntimeError("exec \(shownAs): \(SysError.describe(e))", exitCode: e == ENOENT || e == ENOTDIR ? 127 : 126)
+      throw RuntimeError("exec \(path): \(SysError.describe(e))", exitCode: e == ENOENT || e == ENOTDIR ? 127 : 126)
     }
     if st.st_mode & S_IFMT != S_IFREG || st.st_mode & 0o111 == 0 {
-      throw RuntimeError("exec \(shownAs): permission denied", exitCode: 126)
+      throw RuntimeError("exec \(path): permission denied", exitCode: 126)
     }
   }
 }

@@ -1,5 +1,4 @@
 import CShims
-import CellaCgroups
 import CellaOCI
 import CellaSys
 import Glibc
@@ -30,20 +29,9 @@ extension Lifecycle {
     }
   }
 
-  /// Signals every process of the container: its cgroup, and its pid namespace (init last is the caller's job).
+  /// Signals every process of the container but init (init last is the caller's job).
   func signalAll(_ record: ContainerRecord, _ signal: Int32) {
-    if let path = record.cgroupPath {
-      for pid in hostCgroups.processes(path) where pid != record.pid { Glibc.kill(pid, signal) }
-    }
-    guard record.ownPIDNamespace, record.initIsAlive,
-      let ns = Processes.namespaceLink(pid: record.pid, kind: "pid")
-    else { return }
-    for pid in Processes.allPIDs() where pid != record.pid {
-      if Processes.namespaceLink(pid: pid, kind: "pid_for_children") == ns
-        || Processes.namespaceLink(pid: pid, kind: "pid") == ns
-      {
-        Glibc.kill(pid, signal)
-      }
-    }
+    for pid in containerPIDs(record) where pid != record.pid { Glibc.kill(pid, signal) }
   }
+
 }

@@ -1,6 +1,5 @@
 import CellaOCI
 import CellaSys
-import FoundationEssentials
 import Glibc
 
 /// The runtime's state directory (`--root`, default /run/cella): one directory per container.
@@ -46,19 +45,16 @@ public struct StateStore: Sendable {
       if error.errno == ENOENT { throw RuntimeError("container \"\(id)\" does not exist") }
       throw RuntimeError("cannot read state of container \"\(id)\"", error)
     }
-    do {
-      return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
-    } catch {
-      throw RuntimeError("\(directory(id))/state.json is damaged (\(error)); remove it with delete --force")
+    do { return try OCIJSON.decode(ContainerRecord.self, from: bytes, file: "\(directory(id))/state.json") } catch {
+      throw RuntimeError("\(error.message) (the state is damaged; delete --force removes it)")
     }
   }
 
   /// Saves a container's record atomically.
   public func save(_ record: ContainerRecord) throws(RuntimeError) {
-    let data: Data
-    do { data = try JSONEncoder().encode(record) } catch { throw RuntimeError("cannot encode state: \(error)") }
+    let bytes = OCIJSON.encode(record, pretty: false, trailingNewline: true)
     try RuntimeError.wrap("save state of \"\(record.id)\"") {
-      try FileIO.writeAtomically(directory: directory(record.id), name: "state.json", Array(data))
+      try FileIO.writeAtomically(directory: directory(record.id), name: "state.json", bytes)
     }
   }
 
