@@ -259,6 +259,43 @@ EOF
 }
 pm() { "${PODMAN[@]}" "$@"; }
 
+# The run options podman and Docker share (same CLI syntax): $1 label, $2 the client function (pm, dk),
+# $3 the name of the client's argv array, $4 a regex for --init's pid 1.
+run_option_tests() {
+  local c=$1 cli=$2 argv="$3[@]" init_re=$4 img=localhost/busybox n="--network none" pid v
+  expect "$c default devices usable (null, zero, urandom, full, tty)" 0 "devices-ok" $cli run --rm $n $img sh -c "$devices_cmd"
+  expect "$c own memory limit visible inside (/sys/fs/cgroup/memory)" 0 "^67108864$" $cli run --rm $n --memory 64m $img cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+  expect "$c --cgroupns private: own memory limit inside" 0 "^67108864$" $cli run --rm $n --cgroupns private --memory 64m $img cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+  $cli run -d --name cl $n --memory 64m --pids-limit 50 --cpus 0.5 $img sleep 1000 >/dev/null 2>&1
+  pid=$($cli inspect -f '{{.State.Pid}}' cl 2>/dev/null)
+  v=$(cgfile "$pid" memory memory.limit_in_bytes)
+  check "$c --memory 64m (host cgroup)" "$([ "$v" = 67108864 ] && echo ok || echo "memory.limit_in_bytes=$v")"
+  v=$(cgfile "$pid" pids pids.max)
+  check "$c --pids-limit 50" "$([ "$v" = 50 ] && echo ok || echo "pids.max=$v")"
+  v="$(cgfile "$pid" cpu cpu.cfs_quota_us)/$(cgfile "$pid" cpu cpu.cfs_period_us)"
+  check "$c --cpus 0.5" "$([ "$v" = 50000/100000 ] && echo ok || echo "quota/period=$v")"
+  $cli rm -f cl >/dev/null 2>&1
+
+  expect "$c --read-only (/ read-only)" 1 "Read-only file system" $cli run --rm $n --read-only $img touch /x
+  expect "$c --cap-drop all" 0 "CapEff:.0000000000000000" $cli run --rm $n --cap-drop all $img grep CapEff /proc/self/status
+  expect "$c --cap-drop chown" 1 "Operation not permitted" $cli run --rm $n --cap-drop chown $img chown 1 /tmp
+  expect "$c --cap-add sys_admin" 0 "^1$" $cli run --rm $n --cap-add sys_admin $img sh -c "$capbit21"
+  expect "$c --user 1000" 0 "^1000 1000$" $cli run --rm $n --user 1000:1000 $img sh -c 'echo $(id -u) $(id -g)'
+  expect "$c --privileged (full capabilities, host devices)" 0 "^[0-9a-f]{10}ffffff ([3-9][0-9]|[1-9][0-9][0-9])$" $cli run --rm $n --privileged $img sh -c "$privileged_cmd"
+  expect "$c --security-opt no-new-privileges" 0 "NoNewPrivs:.1" $cli run --rm $n --security-opt no-new-privileges $img grep NoNewPrivs /proc/self/status
+  expect "$c bind mount -v (ro)" 0 "^from-host$" $cli run --rm $n -v "$T/vol:/data:ro" $img cat /data/file
+  expect "$c --tmpfs" 0 "tmpfs /scratch" $cli run --rm $n --tmpfs /scratch $img grep /scratch /proc/mounts
+  expect "$c --sysctl (net namespace)" 0 "^1024$" $cli run --rm $n --sysctl net.ipv4.ip_unprivileged_port_start=1024 $img cat /proc/sys/net/ipv4/ip_unprivileged_port_start
+  expect "$c --hostname, -e, -w" 0 "^box1 val1 /tmp$" $cli run --rm $n --hostname box1 -e V=val1 -w /tmp $img sh -c 'echo $(hostname) $V $(pwd)'
+  expect "$c --init (pid 1)" 0 "$init_re" $cli run --rm $n --init $img sh -c 'tr "\0" " " </proc/1/cmdline'
+  expect "$c --security-opt seccomp=profile" 1 "Operation not permitted" \
+    $cli run --rm $n --security-opt "seccomp=$T/seccomp-nomkdir.json" $img mkdir /tmp/d
+  expect "$c default seccomp profile loaded" 0 "Seccomp:.2" $cli run --rm $n $img grep ^Seccomp: /proc/self/status
+  expect "$c --security-opt seccomp=unconfined" 0 "Seccomp:.0" $cli run --rm $n --security-opt seccomp=unconfined $img grep ^Seccomp: /proc/self/status
+  expect "$c --network none (only lo)" 0 "^lo $" sh -c "$(printf '%q ' "${!argv}") run --rm --network none $img ls /sys/class/net | tr '\n' ' '"
+  expect "$c --network host" 0 "eth0" $cli run --rm --network host $img ls /sys/class/net
+}
+
 podman_tests() {
   local c="podman:" img=localhost/busybox out pid v
   local n="--network none"
@@ -292,38 +329,8 @@ podman_tests() {
   expect "$c kill" 0 "" pm kill cx
   expect "$c rm" 0 "" pm rm cx
 
-  expect "$c default devices usable (null, zero, urandom, full, tty)" 0 "devices-ok" pm run --rm $n $img sh -c "$devices_cmd"
-  expect "$c own memory limit visible inside (/sys/fs/cgroup/memory)" 0 "^67108864$" pm run --rm $n --memory 64m $img cat /sys/fs/cgroup/memory/memory.limit_in_bytes
-  expect "$c --cgroupns private: own memory limit inside" 0 "^67108864$" pm run --rm $n --cgroupns private --memory 64m $img cat /sys/fs/cgroup/memory/memory.limit_in_bytes
-  pm run -d --name cl $n --memory 64m --pids-limit 50 --cpus 0.5 $img sleep 1000 >/dev/null 2>&1
-  pid=$(pm inspect -f '{{.State.Pid}}' cl 2>/dev/null)
-  v=$(cgfile "$pid" memory memory.limit_in_bytes)
-  check "$c --memory 64m (host cgroup)" "$([ "$v" = 67108864 ] && echo ok || echo "memory.limit_in_bytes=$v")"
-  v=$(cgfile "$pid" pids pids.max)
-  check "$c --pids-limit 50" "$([ "$v" = 50 ] && echo ok || echo "pids.max=$v")"
-  v="$(cgfile "$pid" cpu cpu.cfs_quota_us)/$(cgfile "$pid" cpu cpu.cfs_period_us)"
-  check "$c --cpus 0.5" "$([ "$v" = 50000/100000 ] && echo ok || echo "quota/period=$v")"
-  pm rm -f -t 0 cl >/dev/null 2>&1
-
-  expect "$c --read-only (/ read-only)" 1 "Read-only file system" pm run --rm $n --read-only $img touch /x
+  run_option_tests "$c" pm PODMAN "podman-init|catatonit"
   expect "$c --read-only (/tmp still writable)" 0 "" pm run --rm $n --read-only $img touch /tmp/x
-  expect "$c --cap-drop all" 0 "CapEff:.0000000000000000" pm run --rm $n --cap-drop all $img grep CapEff /proc/self/status
-  expect "$c --cap-drop chown" 1 "Operation not permitted" pm run --rm $n --cap-drop chown $img chown 1 /tmp
-  expect "$c --cap-add sys_admin" 0 "^1$" pm run --rm $n --cap-add sys_admin $img sh -c "$capbit21"
-  expect "$c --user 1000" 0 "^1000 1000$" pm run --rm $n --user 1000:1000 $img sh -c 'echo $(id -u) $(id -g)'
-  expect "$c --privileged (full capabilities, host devices)" 0 "^[0-9a-f]{10}ffffff ([3-9][0-9]|[1-9][0-9][0-9])$" pm run --rm $n --privileged $img sh -c "$privileged_cmd"
-  expect "$c --security-opt no-new-privileges" 0 "NoNewPrivs:.1" pm run --rm $n --security-opt no-new-privileges $img grep NoNewPrivs /proc/self/status
-  expect "$c bind mount -v (ro)" 0 "^from-host$" pm run --rm $n -v "$T/vol:/data:ro" $img cat /data/file
-  expect "$c --tmpfs" 0 "tmpfs /scratch" pm run --rm $n --tmpfs /scratch $img grep /scratch /proc/mounts
-  expect "$c --sysctl (net namespace)" 0 "^1024$" pm run --rm $n --sysctl net.ipv4.ip_unprivileged_port_start=1024 $img cat /proc/sys/net/ipv4/ip_unprivileged_port_start
-  expect "$c --hostname, -e, -w" 0 "^box1 val1 /tmp$" pm run --rm $n --hostname box1 -e V=val1 -w /tmp $img sh -c 'echo $(hostname) $V $(pwd)'
-  expect "$c --init (catatonit is pid 1)" 0 "podman-init|catatonit" pm run --rm $n --init $img sh -c 'tr "\0" " " </proc/1/cmdline'
-  expect "$c --security-opt seccomp=profile" 1 "Operation not permitted" \
-    pm run --rm $n --security-opt "seccomp=$T/seccomp-nomkdir.json" $img mkdir /tmp/d
-  expect "$c default seccomp profile loaded" 0 "Seccomp:.2" pm run --rm $n $img grep ^Seccomp: /proc/self/status
-  expect "$c --security-opt seccomp=unconfined" 0 "Seccomp:.0" pm run --rm $n --security-opt seccomp=unconfined $img grep ^Seccomp: /proc/self/status
-  expect "$c --network none (only lo)" 0 "^lo $" sh -c "$(printf '%q ' "${PODMAN[@]}") run --rm --network none $img ls /sys/class/net | tr '\n' ' '"
-  expect "$c --network host" 0 "eth0" pm run --rm --network host $img ls /sys/class/net
   # Default bridge network (private CNI config: bridge cni-cella0, 10.213.8.0/24) with a port
   # published on loopback, served by busybox httpd inside.
   local port=$port_base
@@ -552,36 +559,7 @@ docker_tests() {
   expect "$c kill" 0 "" dk kill cx
   expect "$c rm" 0 "" dk rm cx
 
-  expect "$c default devices usable (null, zero, urandom, full, tty)" 0 "devices-ok" dk run --rm $n $img sh -c "$devices_cmd"
-  expect "$c own memory limit visible inside (/sys/fs/cgroup/memory)" 0 "^67108864$" dk run --rm $n --memory 64m $img cat /sys/fs/cgroup/memory/memory.limit_in_bytes
-  expect "$c --cgroupns private: own memory limit inside" 0 "^67108864$" dk run --rm $n --cgroupns private --memory 64m $img cat /sys/fs/cgroup/memory/memory.limit_in_bytes
-  dk run -d --name cl $n --memory 64m --pids-limit 50 --cpus 0.5 $img sleep 1000 >/dev/null 2>&1
-  pid=$(dk inspect -f '{{.State.Pid}}' cl 2>/dev/null)
-  v=$(cgfile "$pid" memory memory.limit_in_bytes)
-  check "$c --memory 64m (host cgroup)" "$([ "$v" = 67108864 ] && echo ok || echo "memory.limit_in_bytes=$v")"
-  v=$(cgfile "$pid" pids pids.max)
-  check "$c --pids-limit 50" "$([ "$v" = 50 ] && echo ok || echo "pids.max=$v")"
-  v="$(cgfile "$pid" cpu cpu.cfs_quota_us)/$(cgfile "$pid" cpu cpu.cfs_period_us)"
-  check "$c --cpus 0.5" "$([ "$v" = 50000/100000 ] && echo ok || echo "quota/period=$v")"
-  dk rm -f cl >/dev/null 2>&1
-
-  expect "$c --read-only" 1 "Read-only file system" dk run --rm $n --read-only $img touch /x
-  expect "$c --cap-drop all" 0 "CapEff:.0000000000000000" dk run --rm $n --cap-drop all $img grep CapEff /proc/self/status
-  expect "$c --cap-drop chown" 1 "Operation not permitted" dk run --rm $n --cap-drop chown $img chown 1 /tmp
-  expect "$c --cap-add sys_admin" 0 "^1$" dk run --rm $n --cap-add sys_admin $img sh -c "$capbit21"
-  expect "$c --user 1000" 0 "^1000 1000$" dk run --rm $n --user 1000:1000 $img sh -c 'echo $(id -u) $(id -g)'
-  expect "$c --privileged (full capabilities, host devices)" 0 "^[0-9a-f]{10}ffffff ([3-9][0-9]|[1-9][0-9][0-9])$" dk run --rm $n --privileged $img sh -c "$privileged_cmd"
-  expect "$c --security-opt no-new-privileges" 0 "NoNewPrivs:.1" dk run --rm $n --security-opt no-new-privileges $img grep NoNewPrivs /proc/self/status
-  expect "$c bind mount -v (ro)" 0 "^from-host$" dk run --rm $n -v "$T/vol:/data:ro" $img cat /data/file
-  expect "$c --tmpfs" 0 "tmpfs /scratch" dk run --rm $n --tmpfs /scratch $img grep /scratch /proc/mounts
-  expect "$c --sysctl (net namespace)" 0 "^1024$" dk run --rm $n --sysctl net.ipv4.ip_unprivileged_port_start=1024 $img cat /proc/sys/net/ipv4/ip_unprivileged_port_start
-  expect "$c --hostname, -e, -w" 0 "^box1 val1 /tmp$" dk run --rm $n --hostname box1 -e V=val1 -w /tmp $img sh -c 'echo $(hostname) $V $(pwd)'
-  expect "$c --init (docker-init is pid 1)" 0 "docker-init" dk run --rm $n --init $img sh -c 'tr "\0" " " </proc/1/cmdline'
-  expect "$c --security-opt seccomp=profile" 1 "Operation not permitted" \
-    dk run --rm $n --security-opt "seccomp=$T/seccomp-nomkdir.json" $img mkdir /tmp/d
-  expect "$c default seccomp profile loaded" 0 "Seccomp:.2" dk run --rm $n $img grep ^Seccomp: /proc/self/status
-  expect "$c --network none (only lo)" 0 "^lo $" sh -c "$(printf '%q ' "${DOCKER[@]}") run --rm --network none $img ls /sys/class/net | tr '\n' ' '"
-  expect "$c --network host" 0 "eth0" dk run --rm --network host $img ls /sys/class/net
+  run_option_tests "$c" dk DOCKER "docker-init"
   if [ -n "$docker_bridge" ]; then
     local port=$((port_base + 1))
     if dk run -d --name web -p "127.0.0.1:$port:80" $img httpd -f -p 80 -h /etc >/dev/null 2>&1; then
