@@ -231,16 +231,13 @@ private struct _KeyedEnc<Key: CodingKey>: KeyedEncodingContainerProtocol {
   }
 }
 
-private struct _UnkeyedEnc: UnkeyedEncodingContainer {
-  let node: _EncNode
-  let codingPath: [any CodingKey]
-  var count: Int {
-    if case .array(let items) = node.kind { return items.count }
-    return 0
-  }
+/// The scalar encode methods that unkeyed and single-value containers share: each only differs in
+/// where the text goes (`put`).
+private protocol _ScalarPut {
+  mutating func put(_ text: String)
+}
 
-  private func put(_ text: String) { node.append(_EncNode(scalar: text)) }
-
+extension _ScalarPut {
   mutating func encodeNil() throws { put("null") }
   mutating func encode(_ value: Bool) throws { put(value ? "true" : "false") }
   mutating func encode(_ value: String) throws { put(quoted(value)) }
@@ -256,6 +253,17 @@ private struct _UnkeyedEnc: UnkeyedEncodingContainer {
   mutating func encode(_ value: UInt16) throws { put(String(value)) }
   mutating func encode(_ value: UInt32) throws { put(String(value)) }
   mutating func encode(_ value: UInt64) throws { put(String(value)) }
+}
+
+private struct _UnkeyedEnc: UnkeyedEncodingContainer, _ScalarPut {
+  let node: _EncNode
+  let codingPath: [any CodingKey]
+  var count: Int {
+    if case .array(let items) = node.kind { return items.count }
+    return 0
+  }
+
+  func put(_ text: String) { node.append(_EncNode(scalar: text)) }
 
   mutating func encode<T: Encodable>(_ value: T) throws {
     node.append(try encodeChild(value, path: codingPath + [JSONIndexKey(count)]))
@@ -287,27 +295,11 @@ private struct _UnkeyedEnc: UnkeyedEncodingContainer {
   }
 }
 
-private struct _SingleEnc: SingleValueEncodingContainer {
+private struct _SingleEnc: SingleValueEncodingContainer, _ScalarPut {
   let node: _EncNode
   let codingPath: [any CodingKey]
 
-  private func put(_ text: String) { node.kind = .scalar(text) }
-
-  mutating func encodeNil() throws { put("null") }
-  mutating func encode(_ value: Bool) throws { put(value ? "true" : "false") }
-  mutating func encode(_ value: String) throws { put(quoted(value)) }
-  mutating func encode(_ value: Double) throws { put(try number(value)) }
-  mutating func encode(_ value: Float) throws { put(try number(Double(value))) }
-  mutating func encode(_ value: Int) throws { put(String(value)) }
-  mutating func encode(_ value: Int8) throws { put(String(value)) }
-  mutating func encode(_ value: Int16) throws { put(String(value)) }
-  mutating func encode(_ value: Int32) throws { put(String(value)) }
-  mutating func encode(_ value: Int64) throws { put(String(value)) }
-  mutating func encode(_ value: UInt) throws { put(String(value)) }
-  mutating func encode(_ value: UInt8) throws { put(String(value)) }
-  mutating func encode(_ value: UInt16) throws { put(String(value)) }
-  mutating func encode(_ value: UInt32) throws { put(String(value)) }
-  mutating func encode(_ value: UInt64) throws { put(String(value)) }
+  func put(_ text: String) { node.kind = .scalar(text) }
 
   mutating func encode<T: Encodable>(_ value: T) throws {
     try value.encode(to: _JSONEncoder(node: node, codingPath: codingPath))
