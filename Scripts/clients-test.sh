@@ -18,7 +18,7 @@
 # removed, and a leak check of its own runs last (a leak counts as a failure).
 set -u
 cd "$(dirname "$0")/.."
-repo=$PWD
+repo=$(cd "$(dirname "$0")/.." && pwd)
 
 runtime=""
 only="podman,containerd,docker"
@@ -75,6 +75,9 @@ DOCKER_CLI=/usr/bin/docker
 # Temp dir, snapshots of host state we may touch (to remove exactly what we add).
 # ---------------------------------------------------------------------------------------------
 T=$(mktemp -d /tmp/cella-clients.XXXXXX)
+# conmon drops an "oom" marker file into its working directory when a container is OOM-killed:
+# run every client from the temporary directory so nothing lands where the script was started.
+cd "$T"
 chmod 755 "$T"
 mkdir -p "$T/bin" "$T/logs" "$T/tmp"
 # The shim's console sockets (/tmp/pty*) and exec specs (/tmp/runc-process*) go under the temp
@@ -167,7 +170,7 @@ cgfile() {
 # ---------------------------------------------------------------------------------------------
 make_image() {
   local img=$T/image layer cfg
-  RootFS/busybox.sh "$T/rootfs" >/dev/null || return 1
+  "$repo/RootFS/busybox.sh" "$T/rootfs" >/dev/null || return 1
   mkdir -p "$img"
   tar --numeric-owner -C "$T/rootfs" -cf "$img/layer.tar" . || return 1
   layer=$(sha256sum "$img/layer.tar" | cut -d' ' -f1)
