@@ -44,6 +44,8 @@ struct InitPlan: Sendable {
   var forkAfterUnshare = false
   var newUserNamespace = false
   var newMountNamespace = false
+  /// The runtime makes the network namespace (not joined by path): init brings its `lo` up.
+  var newNetworkNamespace = false
   var newCgroupNamespace = false
   /// The container's cgroup path; without a cgroup namespace, /sys/fs/cgroup shows only this subtree.
   var cgroupPath = ""
@@ -142,6 +144,7 @@ extension InitPlan {
       if kind == .pid && (ns.path ?? "").isEmpty { ownPIDNamespace = true }
       if kind == .user && (ns.path ?? "").isEmpty { newUserNamespace = true }
       if kind == .mount { newMountNamespace = true }
+      if kind == .network && (ns.path ?? "").isEmpty { newNetworkNamespace = true }
     }
     // The time namespace is entered through the parent (its offsets must be set before anyone is inside).
     let timeFlag = UInt64(UInt32(bitPattern: NamespaceKind.time.cloneFlag))

@@ -82,6 +82,8 @@ enum InitProcess {
         throw RuntimeError("linux.uidMappings: container uid/gid 0 must be mapped: \(SysError.describe(errno))")
       }
     }
+    // Still privileged in the namespace's owner (a new user namespace included), before any user switch.
+    if plan.newNetworkNamespace { try Loopback.bringUp() }
     umask(0)
     var rootfs = Rootfs(plan: plan)
     try rootfs.prepare()
