@@ -52,6 +52,9 @@ public struct Creator {
         "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
       )
     }
+    for name in plan.process.capabilities?.skippedAmbient ?? [] {
+      log.debug("process.capabilities.ambient: \(name) skipped: not in both permitted and inheritable")
+    }
     if !(spec.linux?.namespaces ?? []).contains(where: { $0.type == "mount" }) {
       throw RuntimeError(
         "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")

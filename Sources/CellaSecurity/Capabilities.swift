@@ -13,6 +13,9 @@ public struct CapabilityPlan: Sendable, Equatable {
   public var ambient: UInt64 = 0
   /// Capabilities named in the config that the host's own bounding set lacks; dropped with a warning.
   public var unavailable: [String] = []
+  /// Ambient capabilities the config named outside permitted ∩ inheritable, which the kernel refuses
+  /// to raise; left out (runc and crun skip them too), and logged by the caller.
+  public var skippedAmbient: [String] = []
 
   public init() {}
 }
@@ -86,6 +89,12 @@ public enum Capabilities {
     plan.permitted = try mask(caps.permitted, "permitted")
     plan.inheritable = try mask(caps.inheritable, "inheritable")
     plan.ambient = try mask(caps.ambient, "ambient")
+    let raisable = plan.permitted & plan.inheritable
+    for name in caps.ambient ?? [] {
+      guard let n = number(name), plan.ambient & ~raisable & (1 << UInt64(n)) != 0 else { continue }
+      if !plan.skippedAmbient.contains(name.uppercased()) { plan.skippedAmbient.append(name.uppercased()) }
+    }
+    plan.ambient &= raisable
     return plan
   }
 
@@ -108,7 +117,7 @@ public enum Capabilities {
       if cella_prctl(47, 2 /* RAISE */, UInt(cap), 0, 0) != 0 {
         throw CapabilityError(
           message:
-            "process.capabilities.ambient: raise capability \(cap): \(SysError.describe(errno)) (an ambient capability must also be permitted and inheritable)"
+            "process.capabilities.ambient: raise capability \(cap): \(SysError.describe(errno))"
         )
       }
     }
