@@ -12,6 +12,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -172,4 +173,20 @@ int cella_write_zero_each(const char *paths, size_t len) {
     off += n + 1;
   }
   return 0;
+}
+
+int cella_open_tree(int dirfd, const char *path, unsigned int flags) {
+  return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+int cella_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags) {
+  return (int)syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
+}
+
+unsigned int cella_fd_mount_id(int fd, unsigned int mask, uint64_t *id) {
+  struct statx stx;
+  memset(&stx, 0, sizeof(stx));
+  if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, mask, &stx) != 0) return 0;
+  *id = stx.stx_mnt_id;
+  return stx.stx_mask & mask;
 }

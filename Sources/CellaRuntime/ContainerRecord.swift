@@ -29,6 +29,9 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
   public var annotations: [String: String]?
   /// The container's cgroup (recorded before it is created, so a killed create can be cleaned up).
   public var cgroupPath: String?
+  /// The bind of root.path on the host made for a container without its own mount namespace
+  /// (recorded before it is attached; delete detaches it with everything mounted under it).
+  public var hostRootfsMount: HostMount?
   /// Whether `start` needs the config copy (poststart hooks, a seccomp listener); decoding it costs time.
   public var startReadsConfig: Bool?
   /// Whether `delete` needs the config copy (poststop hooks).

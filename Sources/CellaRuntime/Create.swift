@@ -55,9 +55,10 @@ public struct Creator {
     for name in plan.process.capabilities?.skippedAmbient ?? [] {
       log.debug("process.capabilities.ambient: \(name) skipped: not in both permitted and inheritable")
     }
-    if !(spec.linux?.namespaces ?? []).contains(where: { $0.type == "mount" }) {
+    if plan.sharesHostMounts && (plan.newUserNamespace || plan.joins.contains { $0.kind == .user }) {
       throw RuntimeError(
-        "config.json: linux.namespaces: a mount namespace is required (cella never mounts on the host)")
+        "config.json: linux.namespaces: a user namespace needs a mount namespace too (the host's mounts are not its to change); add {\"type\": \"mount\"}"
+      )
     }
     log.step("plan built")
     let cgroups = hostCgroups
@@ -97,6 +98,13 @@ public struct Creator {
       log.step("state saved")
       try setUpCgroup(cgroups, cgroupPath, effectiveResources)
       log.step("cgroup created")
+      if plan.sharesHostMounts {
+        try HostRootfs.bind(plan.rootfs) { (mount) throws(RuntimeError) in
+          record.hostRootfsMount = mount
+          try store.save(record)
+        }
+        log.step("root.path bound on the host")
+      }
       var master: Int32? = nil
       child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
       if let pidFile = options.pidFile { try writePIDFile(pidFile, record.pid) }
@@ -127,6 +135,13 @@ public struct Creator {
       let cgroups = hostCgroups
       for pid in cgroups.processes(path) { kill(pid, SIGKILL) }
       try? Lifecycle(store: store, log: log).destroyCgroup(path)
+    }
+    if let mount = record.hostRootfsMount {
+      do { try HostRootfs.detach(mount) } catch {
+        // Without the record nobody could ever undo the mount: keep it for `delete --force`.
+        log.warning("\(error.message); the state of \"\(record.id)\" is kept for delete --force")
+        return
+      }
     }
     try? store.remove(record.id)
   }

@@ -39,6 +39,8 @@ extension Lifecycle {
       if !record.ownPIDNamespace { signalAll(record, SIGKILL) }
       try destroyCgroup(path)
     }
+    // Without a mount namespace the container's mounts are the host's: they go before the record does.
+    if let mount = record.hostRootfsMount { try HostRootfs.detach(mount) }
     let spec = record.deleteReadsConfig == false ? nil : try? store.loadConfig(id)
     try store.remove(id)
     // Poststop runs after the container is destroyed; failures are warnings (runtime.md, step 13).

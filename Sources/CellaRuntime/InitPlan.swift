@@ -44,6 +44,9 @@ struct InitPlan: Sendable {
   var forkAfterUnshare = false
   var newUserNamespace = false
   var newMountNamespace = false
+  /// No mount namespace in the config: the container shares the runtime's, and its mounts go on the
+  /// bind of root.path the runtime made and recorded (`HostRootfs`); chroot instead of pivot_root.
+  var sharesHostMounts = false
   /// The runtime makes the network namespace (not joined by path): init brings its `lo` up.
   var newNetworkNamespace = false
   var newCgroupNamespace = false
@@ -146,6 +149,7 @@ extension InitPlan {
       if kind == .mount { newMountNamespace = true }
       if kind == .network && (ns.path ?? "").isEmpty { newNetworkNamespace = true }
     }
+    sharesHostMounts = !(linux?.namespaces ?? []).contains { $0.type == NamespaceKind.mount.rawValue }
     // The time namespace is entered through the parent (its offsets must be set before anyone is inside).
     let timeFlag = UInt64(UInt32(bitPattern: NamespaceKind.time.cloneFlag))
     newFlags &= ~timeFlag

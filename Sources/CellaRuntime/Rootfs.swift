@@ -15,9 +15,11 @@ struct Rootfs {
 
   /// Propagation, the rootfs bind, every configured mount and /dev; stops before pivot_root.
   mutating func prepare() throws(RuntimeError) {
-    // Nothing done below may reach the host's mount tree.
-    try mount(nil, "/", nil, MS.rec | MS.slave, step: "make / rslave")
-    try mount(plan.rootfs, plan.rootfs, nil, MS.bind | MS.rec, step: "bind root.path \(plan.rootfs)")
+    if !plan.sharesHostMounts {
+      // Nothing done below may reach the host's mount tree.
+      try mount(nil, "/", nil, MS.rec | MS.slave, step: "make / rslave")
+      try mount(plan.rootfs, plan.rootfs, nil, MS.bind | MS.rec, step: "bind root.path \(plan.rootfs)")
+    }  // else the runtime bound it, recorded, before the clone (HostRootfs)
     rootFD = try RuntimeError.wrap("open root.path") {
       try sys("open", path: plan.rootfs) { open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC) }
     }
@@ -58,7 +60,11 @@ struct Rootfs {
 
   /// pivot_root into the rootfs (or MS_MOVE + chroot with --no-pivot) and drop the old root.
   func pivot() throws(RuntimeError) {
-    if plan.noPivot {
+    if plan.sharesHostMounts {
+      // The host's mount namespace: pivot_root or MS_MOVE would change the host's root. runc chroots too.
+      try RuntimeError.wrap("chdir root.path") { try sys("fchdir") { fchdir(rootFD) } }
+      try RuntimeError.wrap("chroot") { try sys("chroot") { chroot(".") } }
+    } else if plan.noPivot {
       try RuntimeError.wrap("chdir root.path") { try sys("fchdir") { fchdir(rootFD) } }
       try mount(InRoot.procPath(rootFD), "/", nil, MS.move, step: "move root.path onto /")
       try RuntimeError.wrap("chroot") { try sys("chroot") { chroot(".") } }
