@@ -1,28 +1,43 @@
 #!/bin/sh
-# Fails if a test run left anything behind: mounts, state, processes, cgroups or network devices.
-# Usage: Scripts/leak-check.sh [PATH...]   (paths whose mounts or processes count as ours)
+# Fails if a test run left anything behind. It looks only at what the run owns, named after its run id
+# as the integration harness names things (Tests/IntegrationTests/Support/SuiteRun.swift), so that
+# another container on the host (its /run/cella state, its /cella cgroup) never counts:
+#   - the tests' temp dirs /tmp/cella-it-<run>-* (each holds a test's state root): gone after each test,
+#   - mounts under them or under this tree's .build/test-rootfs, or naming the id prefix cella-t-<run>,
+#   - processes whose root is there, or that are in one of the run's cgroups,
+#   - cgroups /cella-t-<run>* in every hierarchy, and /cella/cella-t-<run>* under the runtime's default parent,
+#   - network devices ct* and cella-t* (the only names tests may give them).
+# Usage: Scripts/leak-check.sh RUN-ID [PATH...]   (more paths whose mounts or processes count as ours)
 set -u
-roots="/run/cella-test /tmp/cella-it- .build/test-rootfs $*"
+cd "$(dirname "$0")/.."
+run=${1:?usage: Scripts/leak-check.sh RUN-ID [PATH...]}
+shift
+prefix="cella-t-$run"
+roots="/tmp/cella-it-$run- $PWD/.build/test-rootfs $prefix $*"
 leaks=0
 report() { echo "leak: $*" >&2; leaks=$((leaks + 1)); }
 
+for d in /tmp/cella-it-"$run"-*; do [ -e "$d" ] && report "test directory (with its state root) $d"; done
 for r in $roots; do
-  awk -v r="$r" 'index($5, r) { print $5 }' /proc/self/mountinfo | while read -r m; do echo "$m"; done > /tmp/.cella-leak.$$
+  awk -v r="$r" 'index($5, r) { print $5 }' /proc/self/mountinfo > /tmp/.cella-leak.$$
   while read -r m; do report "mount $m"; done < /tmp/.cella-leak.$$
 done
 rm -f /tmp/.cella-leak.$$
+for c in /sys/fs/cgroup/*/"$prefix"* /sys/fs/cgroup/"$prefix"* /sys/fs/cgroup/*/cella/"$prefix"* /sys/fs/cgroup/cella/"$prefix"*; do
+  [ -d "$c" ] || continue
+  report "cgroup $c"
+done
 for d in /proc/[0-9]*; do
+  pid=${d#/proc/}
+  [ "$pid" = "$$" ] && continue
   root=$(readlink "$d/root" 2>/dev/null) || continue
   for r in $roots; do
-    case "$root" in *"$r"*) report "process ${d#/proc/} with root $root" ;; esac
+    case "$root" in *"$r"*) report "process $pid with root $root" ;; esac
   done
-done
-for d in /run/cella-test*; do [ -e "$d" ] && report "state directory $d"; done
-if [ -d /run/cella ] && [ -n "$(ls /run/cella 2>/dev/null)" ]; then report "state in /run/cella: $(ls /run/cella)"; fi
-# The runtime's parent /cella goes with its last container, so it must not be there either.
-for c in /sys/fs/cgroup/*/cella/ /sys/fs/cgroup/cella/ /sys/fs/cgroup/*/cella-t*/ /sys/fs/cgroup/*/ct*/; do
-  [ -d "$c" ] && report "cgroup $c"
+  if grep -q -e ":/$prefix" -e ":/cella/$prefix" "$d/cgroup" 2>/dev/null; then
+    report "process $pid in cgroup $(grep -m1 -e ":/$prefix" -e ":/cella/$prefix" "$d/cgroup" | cut -d: -f3)"
+  fi
 done
 for n in /sys/class/net/ct* /sys/class/net/cella-t*; do [ -e "$n" ] && report "network device ${n##*/}"; done
-if [ "$leaks" -eq 0 ]; then echo "leak check: nothing left behind"; fi
+if [ "$leaks" -eq 0 ]; then echo "leak check: nothing left behind by run $run"; fi
 exit $((leaks > 0))

@@ -4,7 +4,11 @@ import Glibc
 /// What the runtime does with a cgroup; one implementation per hierarchy kind.
 public protocol CgroupDriver: Sendable {
   /// Creates the cgroup (every v1 hierarchy and/or the v2 dir, enabling needed controllers in subtree_control of parents on v2).
-  func create(_ path: String) throws(CgroupError)
+  /// `willMakeParent` gets each missing ancestor directory before it is made, so that the caller can
+  /// record it and remove it again with the cgroup.
+  func create(_ path: String, willMakeParent: (String) throws(CgroupError) -> Void) throws(CgroupError)
+  /// The directories that hold `path`, one per hierarchy the driver writes.
+  func directories(_ path: String) -> [String]
   /// Moves the calling single-threaded process in by writing "0" to each v1 hierarchy's `tasks`,
   /// which the kernel handles without the global threadgroup lock (whose first use costs an RCU grace
   /// period, ~7 ms here). The v2 part (hybrid) is joined only when `includeUnified`, since it needs
@@ -28,9 +32,6 @@ public protocol CgroupDriver: Sendable {
   func thaw(_ path: String) throws(CgroupError)
   /// Whether the cgroup is frozen.
   func isFrozen(_ path: String) -> Bool
-  /// Removes `path` in every hierarchy where it is an empty leaf (no child cgroups, no tasks) and leaves
-  /// it alone elsewhere: for parents that several containers share.
-  func removeIfEmpty(_ path: String)
   /// Removes the cgroup everywhere (children first; retries EBUSY briefly). Missing is not an error.
   func destroy(_ path: String) throws(CgroupError)
   /// runc `events --stats` shape data: memory, cpu, pids, blkio, hugetlb.
@@ -42,6 +43,9 @@ public protocol CgroupDriver: Sendable {
 }
 
 extension CgroupDriver {
+  /// Creates the cgroup and whatever parents it lacks, without recording them.
+  public func create(_ path: String) throws(CgroupError) { try create(path, willMakeParent: { _ in }) }
+
   public func joinSelf(_ path: String, includeUnified: Bool) throws(CgroupError) {
     try join(path, pid: getpid())
   }
@@ -60,6 +64,12 @@ public enum Cgroups {
     case .v1, .hybrid: return V1Driver(hierarchies: hierarchies)
     case .unified: return V2Driver(root: hierarchies.unified ?? "/sys/fs/cgroup")
     }
+  }
+
+  /// Removes each directory (given deepest first) that is an empty cgroup; returns those still there.
+  /// A parent that another container uses (EBUSY, ENOTEMPTY) stays; one already gone counts as removed.
+  public static func removeEmptyDirectories(_ directories: [String]) -> [String] {
+    directories.filter { rmdir($0) != 0 && errno != ENOENT }
   }
 
   /// Resolves `linux.cgroupsPath`: absolute kept, relative under "/cella", empty → "/cella/<id>";

@@ -53,19 +53,27 @@ enum CgroupFiles {
     return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
   }
 
-  /// mkdir -p; existing directories are fine.
-  /// A parent that vanishes half-way (a concurrent delete removed the shared empty parent) is made again.
-  static func makeDirectories(_ path: String, field: String) throws(CgroupError) {
+  /// mkdir -p of the cgroup `path` below the mount point `root`; existing directories are fine.
+  /// `willMakeParent` hears of each missing ancestor before its mkdir. A parent that vanishes half-way
+  /// (a concurrent delete removed a shared empty parent) is made again, and announced again.
+  static func makeDirectories(
+    _ path: String, under root: String, field: String, willMakeParent: (String) throws(CgroupError) -> Void
+  ) throws(CgroupError) {
+    let all = path.split(separator: "/")
     var attempts = 0
-    var current = ""
-    var components = path.split(separator: "/")[...]
+    var current = root
+    var components = all[...]
     while let component = components.popFirst() {
       current += "/\(component)"
+      if !components.isEmpty {
+        if isDirectory(current) { continue }
+        try willMakeParent(current)
+      }
       if mkdir(current, 0o755) == 0 || errno == EEXIST { continue }
       if errno == ENOENT && attempts < 3 {
         attempts += 1
-        current = ""
-        components = path.split(separator: "/")[...]
+        current = root
+        components = all[...]
         continue
       }
       throw CgroupError.sys(field, SysError("mkdir", path: current))

@@ -32,13 +32,18 @@ public struct V1Driver: CgroupDriver {
     ResourceValidator(isV2: false, hierarchies: hierarchies, cpusetRoot: hierarchies.v1["cpuset"])
   }
 
-  public func create(_ path: String) throws(CgroupError) {
+  public func create(_ path: String, willMakeParent: (String) throws(CgroupError) -> Void) throws(CgroupError) {
     let p = normalized(path)
     for mount in hierarchies.v1MountPoints {
-      try CgroupFiles.makeDirectories(mount + p, field: "cgroup create")
+      try CgroupFiles.makeDirectories(p, under: mount, field: "cgroup create", willMakeParent: willMakeParent)
     }
     if let cpuset = hierarchies.v1["cpuset"] { try copyCpusetDown(mount: cpuset, path: p) }
-    try unified?.create(p)
+    try unified?.create(p, willMakeParent: willMakeParent)
+  }
+
+  public func directories(_ path: String) -> [String] {
+    let p = normalized(path)
+    return hierarchies.v1MountPoints.map { $0 + p } + (unified?.directories(p) ?? [])
   }
 
   /// A new v1 cpuset starts empty and then cannot hold tasks, so each level inherits its parent's.
@@ -283,12 +288,6 @@ public struct V1Driver: CgroupDriver {
   public func isFrozen(_ path: String) -> Bool {
     guard let d = dir("freezer", path) else { return unified?.isFrozen(path) ?? false }
     return CgroupFiles.read("\(d)/freezer.state") == "FROZEN"
-  }
-
-  public func removeIfEmpty(_ path: String) {
-    let p = normalized(path)
-    for mount in hierarchies.v1MountPoints { _ = rmdir(mount + p) }
-    unified?.removeIfEmpty(p)
   }
 
   public func destroy(_ path: String) throws(CgroupError) {

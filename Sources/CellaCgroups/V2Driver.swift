@@ -28,9 +28,11 @@ public struct V2Driver: CgroupDriver {
   /// The directory of `path`.
   func dir(_ path: String) -> String { root + normalized(path) }
 
-  public func create(_ path: String) throws(CgroupError) {
-    let target = dir(path)
-    try CgroupFiles.makeDirectories(target, field: "cgroup create")
+  public func directories(_ path: String) -> [String] { [dir(path)] }
+
+  public func create(_ path: String, willMakeParent: (String) throws(CgroupError) -> Void) throws(CgroupError) {
+    try CgroupFiles.makeDirectories(
+      normalized(path), under: root, field: "cgroup create", willMakeParent: willMakeParent)
     // Controllers must be switched on in every ancestor's subtree_control, top down.
     var current = root
     for component in normalized(path).split(separator: "/") {
@@ -210,8 +212,6 @@ public struct V2Driver: CgroupDriver {
     if FileIO.exists("\(d)/cgroup.events") { return CgroupFiles.readKeyed("\(d)/cgroup.events")["frozen"] == 1 }
     return CgroupFiles.read("\(d)/cgroup.freeze") == "1"
   }
-
-  public func removeIfEmpty(_ path: String) { _ = rmdir(dir(path)) }
 
   public func destroy(_ path: String) throws(CgroupError) {
     try CgroupFiles.remove(dir(path))

@@ -118,8 +118,14 @@ public struct Creator {
   private func setUpCgroup(_ cgroups: any CgroupDriver, _ path: String, _ resources: LinuxResources?)
     throws(RuntimeError)
   {
+    try store.withCgroupParents { parents throws(RuntimeError) in
+      do throws(CgroupError) {
+        try cgroups.create(path) { dir throws(CgroupError) in
+          do throws(RuntimeError) { try parents.add(dir) } catch { throw CgroupError(error.message) }
+        }
+      } catch { throw RuntimeError(error.message) }
+    }
     do {
-      try cgroups.create(path)
       if let resources { try cgroups.apply(path, resources) }
     } catch { throw RuntimeError(error.message) }
   }

@@ -63,27 +63,22 @@ extension Lifecycle {
 }
 
 extension Lifecycle {
-  /// Removes a container's cgroup, waiting briefly for killed processes to leave it.
+  /// Removes a container's cgroup, waiting briefly for killed processes to leave it, and then the
+  /// parents its create made that no other container uses.
   public func destroyCgroup(_ path: String) throws(RuntimeError) {
     let cgroups = hostCgroups
-    defer { removeDefaultParentIfEmpty(path) }
-    if (try? cgroups.destroy(path)) != nil { return }
-    var delay: UInt32 = 500
-    for _ in 0..<60 {
-      if cgroups.processes(path).isEmpty { break }
-      for pid in cgroups.processes(path) { Glibc.kill(pid, SIGKILL) }
-      usleep(delay)
-      delay = min(delay * 2, 50_000)
+    if (try? cgroups.destroy(path)) == nil {
+      var delay: UInt32 = 500
+      for _ in 0..<60 {
+        if cgroups.processes(path).isEmpty { break }
+        for pid in cgroups.processes(path) { Glibc.kill(pid, SIGKILL) }
+        usleep(delay)
+        delay = min(delay * 2, 50_000)
+      }
+      do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
     }
-    do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
-  }
-}
-
-extension Lifecycle {
-  /// The runtime made `/cella` for relative and empty cgroupsPaths; the last container under it
-  /// takes it along. Parents that a client named itself are the client's.
-  func removeDefaultParentIfEmpty(_ path: String) {
-    guard path.hasPrefix(Cgroups.defaultParent + "/") else { return }
-    hostCgroups.removeIfEmpty(Cgroups.defaultParent)
+    try store.withCgroupParents { parents throws(RuntimeError) in
+      try parents.removeEmpty(above: cgroups.directories(path))
+    }
   }
 }

@@ -4,9 +4,11 @@ import XCTest
 
 @testable import CellaCgroups
 
-/// Against this host's real hierarchies (root only); every cgroup is named /cella-test-<uuid> and removed.
+/// Against this host's real hierarchies (root only); every cgroup is named /cella-t-<run>-host<uuid> after
+/// the suite's run (CELLA_TEST_RUN, see Scripts/test.sh), so the leak check knows it, and removed.
 final class RealHostTests: XCTestCase {
-  let path = "/cella-test-\(UUID().uuidString.prefix(8).lowercased())"
+  let path =
+    "/cella-t-\(ProcessInfo.processInfo.environment["CELLA_TEST_RUN"] ?? "norun")-host\(UUID().uuidString.prefix(8).lowercased())"
   var hierarchies = CgroupHierarchies.detect()
   var savedSubtreeControl: String?
 

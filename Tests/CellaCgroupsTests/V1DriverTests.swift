@@ -65,6 +65,19 @@ final class V1DriverTests: XCTestCase {
     XCTAssertEqual(tree.read("/unified/cgroup.subtree_control"), "+hugetlb")
   }
 
+  func testCreateAnnouncesEachMissingParentBeforeMakingItAndNoOther() throws {
+    var announced: [String] = []
+    try driver.create("/cella/new/deeper/c2") { dir throws(CgroupError) in
+      XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "\(dir) announced after it was made")
+      announced.append(dir)
+    }
+    // "/cella" was there; "new" and "deeper" are made in every hierarchy; the leaf is the caller's own.
+    let mounts = Self.controllers.map { tree.root + "/\($0)" } + [tree.root + "/systemd", tree.root + "/unified"]
+    let expected = mounts.flatMap { ["\($0)/cella/new", "\($0)/cella/new/deeper"] }
+    XCTAssertEqual(announced.sorted(), expected.sorted())
+    XCTAssertEqual(Set(driver.directories("/cella/new")), Set(mounts.map { "\($0)/cella/new" }))
+  }
+
   func testJoinWritesEveryHierarchy() throws {
     try driver.join(path, pid: 4242)
     for name in Self.files.keys { XCTAssertEqual(tree.read("/\(name)\(path)/cgroup.procs"), "4242", name) }

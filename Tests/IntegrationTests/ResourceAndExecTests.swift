@@ -7,7 +7,7 @@ final class ResourceAndExecTests: RuntimeTestCase {
   private func resources(_ b: TestBundle, _ r: [String: Any]) { b.editLinux { $0["resources"] = r } }
 
   private func cgroupFile(_ controller: String, _ id: String, _ file: String) -> String {
-    ((try? String(contentsOfFile: "/sys/fs/cgroup/\(controller)/cella/\(id)/\(file)", encoding: .utf8)) ?? "")
+    ((try? String(contentsOfFile: "\(env.cgroupDir(controller, id))/\(file)", encoding: .utf8)) ?? "")
       .trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
@@ -176,21 +176,17 @@ final class ResourceAndExecTests: RuntimeTestCase {
     }
   }
 
-  func testCgroupIsGoneAfterDelete() throws {
+  func testCgroupAndTheParentCreateMadeAreGoneAfterDelete() throws {
     let b = try env.bundle(["sleep", "30"])
     let id = env.newID()
     _ = env.startDetached(b, id: id)
-    XCTAssertTrue(FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/cella/\(id)"))
+    XCTAssertTrue(FileManager.default.fileExists(atPath: env.cgroupDir("memory", id)))
     XCTAssertEqual(env.rt(["delete", "--force", id]).status, 0)
     for controller in ["memory", "pids", "cpu", "freezer", "devices", "systemd", "unified"] {
-      XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/cella/\(id)"), controller)
-      // The runtime's shared parent goes with its last container.
-      let parent = "/sys/fs/cgroup/\(controller)/cella"
-      let others = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: parent + "/" + $0, isDirectory: &isDir) && isDir.boolValue
-      }
-      XCTAssertTrue(!FileManager.default.fileExists(atPath: parent) || !others.isEmpty, "\(parent) left empty")
+      XCTAssertFalse(FileManager.default.fileExists(atPath: env.cgroupDir(controller, id)), controller)
+      // The suite's parent was made by this create and holds nothing else.
+      let parent = "/sys/fs/cgroup/\(controller)\(SuiteRun.cgroupParent)"
+      XCTAssertFalse(FileManager.default.fileExists(atPath: parent), "\(parent) left behind")
     }
   }
 

@@ -16,7 +16,23 @@ final class TestBundle {
     config = obj
   }
 
-  func write() throws {
+  /// The cgroup parent of this bundle's containers (`<parent>/<id>`) while the test sets no
+  /// cgroupsPath of its own; nil leaves cgroupsPath to the test (or to the runtime's default).
+  var cgroupParent: String?
+  /// The cgroupsPath the last `write` chose, to tell it from one the test set.
+  private var chosenCgroupsPath: String?
+
+  /// Writes config.json; a container-specific cgroupsPath under `cgroupParent` goes in first
+  /// (named after `id`, or unique when the caller runs the runtime itself).
+  func write(id: String? = nil) throws {
+    if let cgroupParent {
+      let current = (config["linux"] as? [String: Any])?["cgroupsPath"] as? String
+      if current == nil || current == chosenCgroupsPath {
+        let path = "\(cgroupParent)/\(id ?? "bundle-" + TestEnvironment.randomSuffix())"
+        editLinux { $0["cgroupsPath"] = path }
+        chosenCgroupsPath = path
+      }
+    }
     let data = try JSONSerialization.data(
       withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     try data.write(to: URL(fileURLWithPath: configPath))
@@ -27,6 +43,12 @@ final class TestBundle {
     var sub = config[key] as? [String: Any] ?? [:]
     body(&sub)
     config[key] = sub
+  }
+
+  /// Leaves cgroupsPath out, so that the runtime puts the container under its default parent.
+  func useRuntimeDefaultCgroupsPath() {
+    cgroupParent = nil
+    editLinux { $0.removeValue(forKey: "cgroupsPath") }
   }
 
   func editProcess(_ body: (inout [String: Any]) -> Void) { edit("process", body) }

@@ -55,7 +55,7 @@ final class TestEnvironment {
     guard geteuid() == 0 else { throw SuiteConfiguration.skip("integration tests need root") }
     runtime = try SuiteConfiguration.runtimePath()
     sharedRootfs = try SuiteConfiguration.rootfsPath()
-    var template = Array("/tmp/cella-it-XXXXXX".utf8CString)
+    var template = Array(SuiteRun.tmpTemplate.utf8CString)
     guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
       throw HarnessError("mkdtemp: \(String(cString: strerror(errno)))")
     }
@@ -64,9 +64,9 @@ final class TestEnvironment {
     rootfsDirs = [sharedRootfs]
   }
 
-  /// A fresh container id (prefix cella-t), remembered for clean-up.
+  /// A fresh container id (prefix `SuiteRun.idPrefix`), remembered for clean-up.
   func newID(_ tag: String = "") -> String {
-    let id = "cella-t\(tag.isEmpty ? "" : "-" + tag)-\(Self.randomSuffix())"
+    let id = "\(SuiteRun.idPrefix)\(tag.isEmpty ? "" : "-" + tag)-\(Self.randomSuffix())"
     ids.append(id)
     return id
   }
@@ -102,7 +102,7 @@ final class TestEnvironment {
   func run(
     _ bundle: TestBundle, id: String, flags: [String] = [], file: StaticString = #filePath, line: UInt = #line
   ) -> CommandResult {
-    do { try bundle.write() } catch { XCTFail("write config: \(error)", file: file, line: line) }
+    do { try bundle.write(id: id) } catch { XCTFail("write config: \(error)", file: file, line: line) }
     return rt(["run"] + flags + ["-b", bundle.dir, id], file: file, line: line)
   }
 
@@ -112,7 +112,7 @@ final class TestEnvironment {
     _ bundle: TestBundle, id: String, flags: [String] = [], stdoutPath: String? = nil, file: StaticString = #filePath,
     line: UInt = #line
   ) -> CommandResult {
-    do { try bundle.write() } catch { XCTFail("write config: \(error)", file: file, line: line) }
+    do { try bundle.write(id: id) } catch { XCTFail("write config: \(error)", file: file, line: line) }
     return rt(["create"] + flags + ["-b", bundle.dir, id], stdoutPath: stdoutPath, file: file, line: line)
   }
 
@@ -179,6 +179,7 @@ final class TestEnvironment {
     let r = Spawner.run(runtime, ["spec", "-b", dir], outputDirectory: tmp, file: file, line: line)
     guard r.status == 0 else { throw HarnessError("spec failed: \(r)") }
     let b = try TestBundle(dir: dir)
+    b.cgroupParent = SuiteRun.cgroupParent
     b.setRoot(sharedRootfs, readonly: true)
     b.editProcess {
       $0["terminal"] = false
@@ -227,6 +228,21 @@ final class TestEnvironment {
       if roots.contains(where: { $0.0 == UInt64(st.st_dev) && $0.1 == UInt64(st.st_ino) }) { found.append(pid) }
     }
     return found
+  }
+
+  /// The directory of container `id`'s cgroup in the hierarchy mounted at /sys/fs/cgroup/`hierarchy`
+  /// (a harness bundle's cgroupsPath).
+  func cgroupDir(_ hierarchy: String, _ id: String) -> String {
+    "/sys/fs/cgroup/\(hierarchy)\(SuiteRun.cgroupParent)/\(id)"
+  }
+
+  /// Cgroups this test left: the suite parent (the runtime removes it with the last container
+  /// in it) and its containers' cgroups under the runtime's default parent.
+  func leakedCgroups() -> [String] {
+    let underDefault = SuiteRun.cgroupDirectories(SuiteRun.runtimeDefaultParent).flatMap { parent in
+      ids.map { "\(parent)/\($0)" }
+    }
+    return (SuiteRun.cgroupDirectories(SuiteRun.cgroupParent) + underDefault).filter(SuiteRun.isDirectory)
   }
 
   /// Host mount points under this test's temp dir or any of its rootfs directories.
@@ -286,6 +302,11 @@ final class TestEnvironment {
     if !mounts.isEmpty {
       problems.append("host mounts left under the test's directories: \(mounts)")
       for point in mounts.reversed() { umount2(point, Int32(MNT_DETACH)) }
+    }
+    let cgroups = leakedCgroups()
+    if !cgroups.isEmpty {
+      problems.append("cgroups left: \(cgroups)")
+      cgroups.forEach(SuiteRun.removeCgroupTree)
     }
     for path in hostPathsToRemove where FileManager.default.fileExists(atPath: path) {
       try? FileManager.default.removeItem(atPath: path)
