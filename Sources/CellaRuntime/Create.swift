@@ -174,6 +174,8 @@ public struct Creator {
     let cloneErrno = errno
     sigprocmask(SIG_SETMASK, &previous, nil)
     childEnd.close()
+    var plan = plan
+    plan.closeIdmapTrees()
     restore()
     if pid < 0 {
       throw RuntimeError("clone the container's init: \(SysError.describe(cloneErrno))")

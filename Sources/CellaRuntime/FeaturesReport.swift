@@ -8,12 +8,7 @@ public enum FeaturesReport {
     f.ociVersionMin = "1.0.0"
     f.ociVersionMax = "1.3.0"
     f.hooks = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
-    f.mountOptions = [
-      "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "mand", "noatime",
-      "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid",
-      "nosymfollow", "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
-      "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
-    ]
+    f.mountOptions = MountOptions.supportedOptions
     var linux = Features.Linux()
     linux.namespaces = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]
     linux.capabilities = Capabilities.allNames()

@@ -14,6 +14,18 @@ struct MountStep: Sendable, Equatable {
   var data: String
   var isBind: Bool
   var isCgroup: Bool
+  /// mount_setattr bits for the mount itself (binds; new mounts get them through `flags`).
+  var attrSet: UInt64 = 0
+  var attrClear: UInt64 = 0
+  /// mount_setattr bits for the mount and everything below it (AT_RECURSIVE).
+  var recursiveAttrSet: UInt64 = 0
+  var recursiveAttrClear: UInt64 = 0
+  /// Copy the rootfs's contents at the destination into the new tmpfs.
+  var tmpcopyup = false
+  /// The idmapping of an idmapped bind mount.
+  var idmap: IdmapRequest? = nil
+  /// The detached, idmapped tree the runtime cut before the clone; init moves it into place.
+  var idmapTree: Int32 = -1
 }
 
 /// A device node to create in the container's /dev.
@@ -172,25 +184,8 @@ extension InitPlan {
     gidMap = (linux?.gidMappings ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
 
     for (i, m) in (spec.mounts ?? []).enumerated() {
-      let opts = MountOptions.parse(m.options ?? [])
-      let type = m.type ?? (opts.isBind ? "bind" : "")
-      let isBind = opts.isBind || type == "bind"
-      var source = m.source ?? type
-      if isBind && !source.hasPrefix("/") { source = "\(options.bundle)/\(source)" }
-      if type.isEmpty && !isBind { throw RuntimeError("config.json: mounts[\(i)].type: a mount needs a type") }
-      var flags = opts.flags & ~opts.clearFlags
-      if isBind { flags |= MS.bind | (opts.isRecursive ? MS.rec : 0) }
-      if type == "proc" || type == "sysfs" {
-        // Kernel interfaces never need set-uid, devices or executables.
-        flags |= MS.noSuid | MS.noExec | MS.noDev
-        if type == "sysfs" && !(m.options ?? []).contains("rw") { flags |= MS.readOnly }
-      }
-      mounts.append(
-        MountStep(
-          destination: m.destination, type: isBind ? "bind" : type, source: source, flags: flags,
-          propagation: opts.propagation, data: opts.data.joined(separator: ","), isBind: isBind,
-          isCgroup: type == "cgroup" || type == "cgroup2"))
-      if m.destination == "/dev" && isBind { setupDev = false }
+      mounts.append(try Self.mountStep(m, field: "config.json: mounts[\(i)]", bundle: options.bundle, plan: self))
+      if m.destination == "/dev" && mounts[i].isBind { setupDev = false }
     }
     if setupDev { devices = defaultDevices }
     for (i, d) in (linux?.devices ?? []).enumerated() {
@@ -208,7 +203,7 @@ extension InitPlan {
       devices.append(step)
     }
     if let prop = linux?.rootfsPropagation {
-      rootPropagation = MountOptions.parse([prop]).propagation
+      rootPropagation = MountOptions.propagation(named: prop) ?? 0
     }
 
     self.process = try ProcessPlan(process, field: "process")
@@ -224,6 +219,41 @@ extension InitPlan {
     readonlyPaths = linux?.readonlyPaths ?? []
     createContainerHooks = spec.hooks?.createContainer ?? []
     startContainerHooks = spec.hooks?.startContainer ?? []
+    // Last: from here on the plan holds fds (see closeIdmapTrees).
+    try makeIdmapTrees()
+  }
+
+  /// One mount of the spec as a step; refuses options the mount could not apply.
+  private static func mountStep(_ m: Mount, field: String, bundle: String, plan: InitPlan) throws(RuntimeError)
+    -> MountStep
+  {
+    let opts: MountOptions
+    do { opts = try MountOptions.parse(m.options ?? [], type: m.type, field: field + ".options") } catch {
+      throw RuntimeError(error)
+    }
+    let type = m.type ?? (opts.isBind ? "bind" : "")
+    let isBind = opts.isBind
+    var source = m.source ?? type
+    if isBind && !source.hasPrefix("/") { source = "\(bundle)/\(source)" }
+    if type.isEmpty && !isBind { throw RuntimeError("\(field).type: a mount needs a type") }
+    var flags = opts.flags
+    if isBind { flags |= MS.bind | (opts.isRecursive ? MS.rec : 0) }
+    if type == "proc" || type == "sysfs" {
+      // Kernel interfaces never need set-uid, devices or executables.
+      flags |= MS.noSuid | MS.noExec | MS.noDev
+      if type == "sysfs" && !(m.options ?? []).contains("rw") { flags |= MS.readOnly }
+    }
+    var step = MountStep(
+      destination: m.destination, type: isBind ? "bind" : type, source: source, flags: flags,
+      propagation: opts.propagation, data: opts.dataString, isBind: isBind,
+      isCgroup: type == "cgroup" || type == "cgroup2")
+    step.attrSet = opts.attrSet
+    step.attrClear = opts.attrClear
+    step.recursiveAttrSet = opts.recursiveAttrSet
+    step.recursiveAttrClear = opts.recursiveAttrClear
+    step.tmpcopyup = opts.tmpcopyup
+    step.idmap = try IdmapRequest(m, options: opts, field: field, plan: plan)
+    return step
   }
 }
 

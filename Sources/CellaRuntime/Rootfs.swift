@@ -98,8 +98,11 @@ struct Rootfs {
   // MARK: - mounts
 
   private func mountOne(_ m: MountStep) throws(RuntimeError) {
-    if m.isCgroup { return try mountCgroup(m) }
-    if m.isBind {
+    if m.isCgroup {
+      try mountCgroup(m)
+    } else if m.idmapTree >= 0 {
+      try moveIdmapTree(m)
+    } else if m.isBind {
       let src = try RuntimeError.wrap("source") {
         try sys("open", path: m.source) { open(m.source, O_PATH | O_CLOEXEC) }
       }
@@ -108,13 +111,15 @@ struct Rootfs {
       let dst = try RuntimeError.wrap("destination") {
         isDir ? try InRoot.mkdirAll(root: rootFD, m.destination) : try InRoot.ensureFile(root: rootFD, m.destination)
       }
-      try mount(InRoot.procPath(src), InRoot.procPath(dst), nil, m.flags & (MS.bind | MS.rec), step: "bind")
-      close(dst)
-      let extra = m.flags & ~(MS.bind | MS.rec)
-      if extra != 0 { try remountBind(m.destination, flags: extra | (m.flags & MS.rec)) }
+      defer { close(dst) }
+      let callFlags = m.flags & (MS.bind | MS.rec | MountFlag.silent)
+      try mount(InRoot.procPath(src), InRoot.procPath(dst), nil, callFlags, step: "bind")
     } else {
       let dst = try RuntimeError.wrap("destination") { try InRoot.mkdirAll(root: rootFD, m.destination) }
       defer { close(dst) }
+      // Opened before the mount hides it: what tmpcopyup copies.
+      let lower = m.tmpcopyup ? try openDirectory(dst, step: "tmpcopyup: open \(m.destination)") : -1
+      defer { if lower >= 0 { close(lower) } }
       do {
         try mount(m.source, InRoot.procPath(dst), m.type, m.flags, data: m.data, step: "mount \(m.type)")
       } catch {
@@ -124,11 +129,41 @@ struct Rootfs {
         try mount(host, InRoot.procPath(dst), nil, MS.bind | MS.rec, step: "bind \(host)")
         try remountBind(m.destination, flags: (m.flags | MS.rec) & ~MS.relatime)
       }
+      if lower >= 0 { try copyUp(from: lower, to: m.destination) }
     }
+    if m.isBind || m.recursiveAttrSet | m.recursiveAttrClear != 0 { try applyAttributes(m) }
     if m.propagation != 0 {
       let fd = try RuntimeError.wrap("reopen") { try InRoot.open(root: rootFD, m.destination) }
       defer { close(fd) }
       try mount(nil, InRoot.procPath(fd), nil, m.propagation, step: "propagation")
+    }
+  }
+
+  /// Per-mount attributes of a bind (a new mount got them from its mount(2) flags), then the recursive
+  /// ones, with mount_setattr: unlike a bind remount it leaves unnamed attributes, locked ones included, alone.
+  private func applyAttributes(_ m: MountStep) throws(RuntimeError) {
+    let fd = try RuntimeError.wrap("reopen") { try InRoot.open(root: rootFD, m.destination) }
+    defer { close(fd) }
+    if m.isBind && m.attrSet | m.attrClear != 0 {
+      try MountAPI.setAttributes(fd, set: m.attrSet, clear: m.attrClear, recursive: false, step: "mount options")
+    }
+    if m.recursiveAttrSet | m.recursiveAttrClear != 0 {
+      try MountAPI.setAttributes(
+        fd, set: m.recursiveAttrSet, clear: m.recursiveAttrClear, recursive: true, step: "recursive mount options")
+    }
+  }
+
+  /// Moves the idmapped tree the runtime cut (see InitPlan.makeIdmapTrees) onto the destination.
+  private func moveIdmapTree(_ m: MountStep) throws(RuntimeError) {
+    defer { close(m.idmapTree) }
+    let isDir = InRoot.fileType(m.idmapTree) == S_IFDIR
+    let dst = try RuntimeError.wrap("destination") {
+      isDir ? try InRoot.mkdirAll(root: rootFD, m.destination) : try InRoot.ensureFile(root: rootFD, m.destination)
+    }
+    defer { close(dst) }
+    let flags = MountAPI.moveMountFromEmptyPath | MountAPI.moveMountToEmptyPath
+    if cella_move_mount(m.idmapTree, "", dst, "", flags) != 0 {
+      throw RuntimeError("idmap: move_mount: \(SysError.describe(errno))")
     }
   }
 

@@ -283,7 +283,7 @@ final class SpecCodingTests: XCTestCase {
     let features = Features(
       ociVersionMin: OCIVersion.minimum, ociVersionMax: OCIVersion.maximumConcrete,
       hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-      mountOptions: MountOptions.knownOptions,
+      mountOptions: MountOptions.supportedOptions,
       linux: Features.Linux(
         namespaces: NamespaceKind.allCases.map(\.rawValue), capabilities: ["CAP_CHOWN"],
         cgroup: Features.Cgroup(v1: true, v2: true, systemd: false, systemdUser: false, rdma: true),

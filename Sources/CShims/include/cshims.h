@@ -98,5 +98,6 @@ int cella_write_zero_each(const char *paths, size_t len);
 #include "cshims_seccomp.h"
 #include "cshims_tty.h"
 #include "cshims_bpf.h"
+#include "cshims_mount.h"
 
 #endif
