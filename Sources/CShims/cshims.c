@@ -175,14 +175,6 @@ int cella_write_zero_each(const char *paths, size_t len) {
   return 0;
 }
 
-int cella_open_tree(int dirfd, const char *path, unsigned int flags) {
-  return (int)syscall(SYS_open_tree, dirfd, path, flags);
-}
-
-int cella_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags) {
-  return (int)syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
-}
-
 unsigned int cella_fd_mount_id(int fd, unsigned int mask, uint64_t *id) {
   struct statx stx;
   memset(&stx, 0, sizeof(stx));

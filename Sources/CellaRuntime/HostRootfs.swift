@@ -18,25 +18,20 @@ public struct HostMount: Codable, Sendable, Equatable {
 /// root.path: the runtime clones the tree detached, records the clone, and only then attaches it
 /// (DESIGN.md decision 4). Detaching that bind at delete takes every mount under it along.
 enum HostRootfs {
-  private static let openTreeClone: UInt32 = 1  // OPEN_TREE_CLONE
-  private static let openTreeCloexec = UInt32(O_CLOEXEC)
-  private static let atRecursive: UInt32 = 0x8000  // AT_RECURSIVE
-  private static let atEmptyPath: Int32 = 0x1000  // AT_EMPTY_PATH
-  private static let moveMountFromEmptyPath: UInt32 = 0x4  // MOVE_MOUNT_F_EMPTY_PATH
   private static let statxMountID: UInt32 = 0x1000  // STATX_MNT_ID
   private static let statxMountIDUnique: UInt32 = 0x4000  // STATX_MNT_ID_UNIQUE
 
   /// Binds `path` onto itself (recursively, then private: nothing mounted under it propagates to the
   /// original tree), calling `record` with the new mount before it is attached.
   static func bind(_ path: String, record: (HostMount) throws(RuntimeError) -> Void) throws(RuntimeError) {
-    let tree = cella_open_tree(AT_FDCWD, path, openTreeClone | openTreeCloexec | atRecursive)
+    let tree = cella_open_tree(AT_FDCWD, path, MountAPI.openTreeClone | MountAPI.openTreeCloexec | MountAPI.atRecursive)
     if tree < 0 { throw RuntimeError("root.path \(path): clone the mount tree: \(SysError.describe(errno))") }
     defer { close(tree) }
     guard let mount = identify(tree, path: path) else {
       throw RuntimeError("root.path \(path): read the mount id: \(SysError.describe(errno))")
     }
     try record(mount)
-    if cella_move_mount(tree, "", AT_FDCWD, path, moveMountFromEmptyPath) != 0 {
+    if cella_move_mount(tree, "", AT_FDCWD, path, MountAPI.moveMountFromEmptyPath) != 0 {
       throw RuntimeError("root.path \(path): attach the bind: \(SysError.describe(errno))")
     }
     if Glibc.mount(nil, "/proc/self/fd/\(tree)", nil, MS.rec | MS.private, nil) != 0 {

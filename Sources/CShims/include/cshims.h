@@ -80,12 +80,6 @@ int cella_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 /// capget(2) for the calling thread.
 int cella_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
 
-/// open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount tree at `path`.
-int cella_open_tree(int dirfd, const char *path, unsigned int flags);
-
-/// move_mount(2): attaches (or moves) a mount.
-int cella_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
-
 /// statx(2) of `fd` itself for the id of the mount it is on; `mask` is STATX_MNT_ID (0x1000) or
 /// STATX_MNT_ID_UNIQUE (0x4000). Returns the part of `mask` the kernel filled in (0 on error, errno set).
 unsigned int cella_fd_mount_id(int fd, unsigned int mask, uint64_t *id);
