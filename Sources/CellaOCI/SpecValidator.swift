@@ -54,6 +54,9 @@ public struct SpecValidator: Sendable {
       throw fail(
         "domainname", "cannot set a domainname without a uts namespace (add {\"type\": \"uts\"} to linux.namespaces)")
     }
+    if let label = linux.mountLabel, !label.isEmpty {
+      throw fail("linux.mountLabel", "cella does not apply SELinux labels; remove the field")
+    }
     try checkMounts(spec.mounts ?? [])
     try checkHooks(spec.hooks)
     try checkIDMappings(linux)
@@ -99,6 +102,14 @@ public struct SpecValidator: Sendable {
     }
     if !process.cwd.hasPrefix("/") {
       throw fail("process.cwd", "must be an absolute path, got \(quote(process.cwd))")
+    }
+    // A label that is accepted but not applied would run the process unconfined while the caller
+    // believes it confined (runc and crun fail here too, on a host without the LSM).
+    if let profile = process.apparmorProfile, !profile.isEmpty {
+      throw fail("process.apparmorProfile", "cella does not apply AppArmor profiles; remove the field")
+    }
+    if let label = process.selinuxLabel, !label.isEmpty {
+      throw fail("process.selinuxLabel", "cella does not apply SELinux labels; remove the field")
     }
     if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
       throw fail("process.oomScoreAdj", "\(adj) is out of range (-1000 to 1000)")
