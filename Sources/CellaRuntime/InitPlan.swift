@@ -194,9 +194,16 @@ extension InitPlan {
       case "p": type = S_IFIFO
       default: throw RuntimeError("config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"")
       }
-      let step = DeviceStep(
-        path: d.path, type: type, major: UInt32(d.major ?? 0), minor: UInt32(d.minor ?? 0),
-        mode: mode_t(d.fileMode ?? 0o666), uid: d.uid ?? 0, gid: d.gid ?? 0)
+      let field = "config.json: linux.devices[\(i)]"
+      let step: DeviceStep
+      do {
+        step = DeviceStep(
+          path: d.path, type: type, major: try IntegerRange.convert(d.major ?? 0, to: UInt32.self, "\(field).major"),
+          minor: try IntegerRange.convert(d.minor ?? 0, to: UInt32.self, "\(field).minor"),
+          mode: try IntegerRange.convert(
+            d.fileMode ?? 0o666, to: mode_t.self, in: SpecValidator.deviceFileModes, "\(field).fileMode"),
+          uid: d.uid ?? 0, gid: d.gid ?? 0)
+      } catch { throw RuntimeError(error) }
       devices.removeAll { $0.path == d.path }
       devices.append(step)
     }
