@@ -105,8 +105,9 @@ public struct CreateOptions: Sendable {
   public var foreground = false
   /// `--systemd-cgroup`: cgroupsPath is runc's "slice:prefix:name" form (mapped onto cgroupfs).
   public var systemdCgroup = false
-  /// Where compiled seccomp filters are cached (set from the state root by `Creator`).
-  var seccompCache = "/run/cella/.cache/seccomp"
+  /// Where compiled seccomp filters are cached (set from the state root by `Creator`); nil compiles
+  /// in memory and writes nothing.
+  public var seccompCache: String? = "/run/cella/.cache/seccomp"
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -212,7 +213,8 @@ extension InitPlan {
     }
 
     self.process = try ProcessPlan(process, field: "process")
-    self.process.seccomp = try compileSeccomp(linux?.seccomp, cache: SeccompCache(directory: options.seccompCache))
+    self.process.seccomp = try compileSeccomp(
+      linux?.seccomp, cache: options.seccompCache.map { SeccompCache(directory: $0) })
     self.process.preserveFDs = options.preserveFDs
     hostname = spec.hostname
     domainname = spec.domainname
@@ -229,7 +231,10 @@ extension InitPlan {
 
 /// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF), through the
 /// cache in the state root.
-func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache) throws(RuntimeError) -> CompiledSeccomp? {
+func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?) throws(RuntimeError) -> CompiledSeccomp? {
   guard let config else { return nil }
-  do { return try cache.compile(config) } catch { throw RuntimeError("config.json: \(error.message)") }
+  do {
+    guard let cache else { return try SeccompCompiler.compile(config) }
+    return try cache.compile(config)
+  } catch { throw RuntimeError("config.json: \(error.message)") }
 }
