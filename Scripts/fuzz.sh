@@ -22,6 +22,8 @@ trap 'rm -rf "$spec"' EXIT
 .build/debug/cella-runtime spec --bundle "$spec"
 cp "$spec/config.json" "$corpus/default-spec.json"
 
+# Swift's own backtracer would catch the trap first and libFuzzer would save no crash input.
+export SWIFT_BACKTRACE=enable=no
 # -timeout: one input (a seccomp profile compiles in ~35 ms) taking seconds is a hang worth reporting.
 .build-fuzz/debug/cella-fuzz -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
   -dict=Fuzz/config.dict -artifact_prefix=.build-fuzz/artifacts/ "$corpus"
