@@ -24,6 +24,8 @@ let package = Package(
       name: "cella-runtime",
       dependencies: ["CellaRuntime"]
     ),
+    // The fuzz target (Scripts/fuzz.sh); a plain build runs it over files given as arguments.
+    .executableTarget(name: "cella-fuzz", dependencies: ["CellaRuntime", "CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntime", "CellaSys"]),

@@ -1,3 +1,4 @@
+import CellaOCI
 import CellaSys
 import Glibc
 
@@ -8,7 +9,7 @@ public struct CgroupError: Error, CustomStringConvertible, Sendable {
 
   /// An error with a complete message.
   public init(_ message: String) {
-    self.message = message
+    self.message = OCIError.oneLine(message)
   }
 
   public var description: String { message }

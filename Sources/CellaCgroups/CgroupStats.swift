@@ -93,3 +93,12 @@ public struct CgroupStats: Sendable, Codable, Equatable {
     public init() {}
   }
 }
+
+extension UInt64 {
+  /// A counter read from a cgroup file times a unit factor; saturates instead of trapping, since the
+  /// file's value is the kernel's (or a test tree's) and may be anything.
+  func scaled(by factor: UInt64) -> UInt64 {
+    let (product, overflow) = multipliedReportingOverflow(by: factor)
+    return overflow ? .max : product
+  }
+}

@@ -17,8 +17,9 @@ struct DeviceRule: Equatable {
   init(_ rule: LinuxDeviceCgroup) {
     allow = rule.allow
     type = rule.type?.first ?? "a"
-    major = rule.major.flatMap { $0 < 0 ? nil : UInt32(truncatingIfNeeded: $0) }
-    minor = rule.minor.flatMap { $0 < 0 ? nil : UInt32(truncatingIfNeeded: $0) }
+    // Validation refused anything below -1 or above UInt32.max; -1 (and so nil here) means any.
+    major = rule.major.flatMap { UInt32(exactly: $0) }
+    minor = rule.minor.flatMap { UInt32(exactly: $0) }
     access = rule.access.flatMap { $0.isEmpty ? nil : $0 } ?? "rwm"
   }
 

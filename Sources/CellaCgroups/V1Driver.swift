@@ -318,8 +318,8 @@ public struct V1Driver: CgroupDriver {
         // cpuacct.stat counts USER_HZ ticks.
         let ticks = CgroupFiles.readKeyed("\(d)/cpuacct.stat")
         let nsPerTick = 1_000_000_000 / UInt64(max(sysconf(Int32(_SC_CLK_TCK)), 1))
-        s.cpu.usage.user = (ticks["user"] ?? 0) * nsPerTick
-        s.cpu.usage.kernel = (ticks["system"] ?? 0) * nsPerTick
+        s.cpu.usage.user = (ticks["user"] ?? 0).scaled(by: nsPerTick)
+        s.cpu.usage.kernel = (ticks["system"] ?? 0).scaled(by: nsPerTick)
       }
     }
     if let d = dir("cpu", p) {

@@ -221,12 +221,12 @@ public struct V2Driver: CgroupDriver {
     let d = dir(path)
     var s = CgroupStats()
     let cpu = CgroupFiles.readKeyed("\(d)/cpu.stat")
-    s.cpu.usage.total = (cpu["usage_usec"] ?? 0) * 1000
-    s.cpu.usage.user = (cpu["user_usec"] ?? 0) * 1000
-    s.cpu.usage.kernel = (cpu["system_usec"] ?? 0) * 1000
+    s.cpu.usage.total = (cpu["usage_usec"] ?? 0).scaled(by: 1000)
+    s.cpu.usage.user = (cpu["user_usec"] ?? 0).scaled(by: 1000)
+    s.cpu.usage.kernel = (cpu["system_usec"] ?? 0).scaled(by: 1000)
     s.cpu.throttling.periods = cpu["nr_periods"] ?? 0
     s.cpu.throttling.throttledPeriods = cpu["nr_throttled"] ?? 0
-    s.cpu.throttling.throttledTime = (cpu["throttled_usec"] ?? 0) * 1000
+    s.cpu.throttling.throttledTime = (cpu["throttled_usec"] ?? 0).scaled(by: 1000)
     let events = CgroupFiles.readKeyed("\(d)/memory.events")
     s.memory.usage.usage = CgroupFiles.readUInt("\(d)/memory.current") ?? 0
     s.memory.usage.limit = limitValue("\(d)/memory.max")

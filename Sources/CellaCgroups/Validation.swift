@@ -135,6 +135,7 @@ struct ResourceValidator {
     }
     if isV2 && b.leafWeight != nil { throw CgroupError("\(p).leafWeight: cgroup v2 has no leaf weight; remove it") }
     for (i, d) in (b.weightDevice ?? []).enumerated() {
+      try checkDeviceNumbers(d.major, d.minor, "\(p).weightDevice[\(i)]")
       if let w = d.weight, w < 10 || w > 1000 {
         throw CgroupError("\(p).weightDevice[\(i)].weight: \(w) is outside 10...1000")
       }
@@ -147,10 +148,15 @@ struct ResourceValidator {
       ("throttleReadIOPSDevice", b.throttleReadIOPSDevice), ("throttleWriteIOPSDevice", b.throttleWriteIOPSDevice),
     ]
     for (name, list) in lists {
-      for (i, d) in (list ?? []).enumerated() where d.major < 0 || d.minor < 0 {
-        throw CgroupError("\(p).\(name)[\(i)]: device \(d.major):\(d.minor) is not a major:minor pair")
-      }
+      for (i, d) in (list ?? []).enumerated() { try checkDeviceNumbers(d.major, d.minor, "\(p).\(name)[\(i)]") }
     }
+  }
+
+  private func checkDeviceNumbers(_ major: Int64, _ minor: Int64, _ field: String) throws(CgroupError) {
+    do {
+      try IntegerRange.check(major, in: SpecValidator.deviceNumbers, "\(field).major")
+      try IntegerRange.check(minor, in: SpecValidator.deviceNumbers, "\(field).minor")
+    } catch { throw CgroupError(error.message) }
   }
 
   private func validateNetwork(_ n: LinuxNetwork) throws(CgroupError) {
@@ -176,8 +182,12 @@ struct ResourceValidator {
       if let a = d.access, a.isEmpty || !a.allSatisfy({ "rwm".contains($0) }) {
         throw CgroupError("\(p).access: \"\(a)\" is not a combination of r, w and m")
       }
+      // -1 is the wildcard, like a missing number.
       for (name, v) in [("major", d.major), ("minor", d.minor)] {
-        if let v, v < -1 || v > Int64(UInt32.max) { throw CgroupError("\(p).\(name): \(v) is out of range") }
+        guard let v else { continue }
+        do { try IntegerRange.check(v, in: -1...SpecValidator.deviceNumbers.upperBound, "\(p).\(name)") } catch {
+          throw CgroupError(error.message)
+        }
       }
     }
   }
@@ -240,7 +250,7 @@ enum HugePages {
   /// Bytes of a "2MB"-style size, or nil.
   static func parse(_ name: String) -> UInt64? {
     for (suffix, shift) in [("KB", 10), ("MB", 20), ("GB", 30)] where name.hasSuffix(suffix) {
-      guard let n = UInt64(name.dropLast(2)), n > 0 else { return nil }
+      guard let n = UInt64(name.dropLast(2)), n > 0, n <= UInt64.max >> UInt64(shift) else { return nil }
       return n << UInt64(shift)
     }
     return nil

@@ -115,7 +115,10 @@ private struct Unbox {
         .init(codingPath: codingPath, debugDescription: "expected a whole number, found \(text)"))
     }
     throw DecodingError.dataCorrupted(
-      .init(codingPath: codingPath, debugDescription: "\(text) is out of range (\(T.min) to \(T.max))"))
+      .init(
+        codingPath: codingPath,
+        debugDescription: IntegerRange.problem(value: text, lower: "\(T.min)", upper: "\(T.max)")
+      ))
   }
 }
 

@@ -6,7 +6,13 @@ public struct OCIError: Error, CustomStringConvertible, Sendable, Equatable {
   public let message: String
 
   public init(_ message: String) {
-    // Keep the promise of one line: fold any newline a caller let through.
+    self.message = Self.oneLine(message)
+  }
+
+  /// `message` with every line break folded into a space: each module's error type keeps the promise
+  /// of one line through this, whatever a config value carried into the text.
+  public static func oneLine(_ message: String) -> String {
+    guard message.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return message }
     var line = ""
     line.reserveCapacity(message.utf8.count)
     for ch in message {
@@ -17,7 +23,7 @@ public struct OCIError: Error, CustomStringConvertible, Sendable, Equatable {
       }
     }
     while line.hasSuffix(" ") { line.removeLast() }
-    self.message = line
+    return line
   }
 
   public init(message: String) {

@@ -40,6 +40,28 @@ public struct SpecValidator: Sendable {
 
   public static let timeOffsetClocks: Set<String> = ["monotonic", "boottime"]
 
+  // Numeric ranges: what the kernel interface behind each field accepts, checked here so that the
+  // runtime's later conversions (to dev_t, mode_t, uid_t, milliseconds...) cannot trap.
+
+  /// linux.devices major and minor numbers (makedev takes unsigned 32-bit halves).
+  public static let deviceNumbers: ClosedRange<Int64> = 0...Int64(UInt32.max)
+  /// User and group ids; (uid_t)-1 is excluded because setresuid and chown read it as "leave unchanged".
+  public static let ids: ClosedRange<UInt32> = 0...(UInt32.max - 1)
+  /// linux.devices fileMode: permission bits only (the type comes from `type`).
+  public static let deviceFileModes: ClosedRange<UInt32> = 0...0o7777
+  /// process.user.umask (umask(2) keeps the low nine bits).
+  public static let umasks: ClosedRange<UInt32> = 0...0o777
+  /// process.consoleSize height and width (struct winsize holds 16 bits).
+  public static let consoleSizes: ClosedRange<UInt> = 0...UInt(UInt16.max)
+  /// process.oomScoreAdj, as /proc/PID/oom_score_adj accepts it.
+  public static let oomScoreAdjustments: ClosedRange<Int> = -1000...1000
+  /// hooks timeout in seconds; the bound keeps the deadline in milliseconds far from overflow.
+  public static let hookTimeouts: ClosedRange<Int> = 1...Int(Int32.max)
+  /// linux.seccomp syscall argument indexes (a syscall has six).
+  public static let seccompArgIndexes: ClosedRange<UInt32> = 0...5
+  /// linux.timeOffsets nanoseconds (the kernel refuses a full second or more).
+  public static let timeOffsetNanoseconds: ClosedRange<UInt32> = 0...999_999_999
+
   public func validate(_ spec: Spec) throws(OCIError) {
     try OCIVersion.check(spec.ociVersion, file: file)
     try checkRoot(spec.root)
@@ -111,9 +133,7 @@ public struct SpecValidator: Sendable {
     if let label = process.selinuxLabel, !label.isEmpty {
       throw fail("process.selinuxLabel", "cella does not apply SELinux labels; remove the field")
     }
-    if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
-      throw fail("process.oomScoreAdj", "\(adj) is out of range (-1000 to 1000)")
-    }
+    try checkProcessNumbers(process, field: "process")
     var seen: Set<String> = []
     for (i, rlimit) in (process.rlimits ?? []).enumerated() {
       guard Self.rlimitTypes.contains(rlimit.type) else {
@@ -125,6 +145,22 @@ public struct SpecValidator: Sendable {
       if rlimit.soft > rlimit.hard {
         throw fail("process.rlimits[\(i)]", "soft limit \(rlimit.soft) is greater than hard limit \(rlimit.hard)")
       }
+    }
+  }
+
+  /// The numeric fields of a process (config.json's, or exec's --process file with `field` "").
+  public func checkProcessNumbers(_ process: Process, field: String) throws(OCIError) {
+    let prefix = field.isEmpty ? "" : "\(field)."
+    if let adj = process.oomScoreAdj { try range(adj, Self.oomScoreAdjustments, "\(prefix)oomScoreAdj") }
+    try range(process.user.uid, Self.ids, "\(prefix)user.uid")
+    try range(process.user.gid, Self.ids, "\(prefix)user.gid")
+    for (i, gid) in (process.user.additionalGids ?? []).enumerated() {
+      try range(gid, Self.ids, "\(prefix)user.additionalGids[\(i)]")
+    }
+    if let umask = process.user.umask { try range(umask, Self.umasks, "\(prefix)user.umask") }
+    if let size = process.consoleSize {
+      try range(size.height, Self.consoleSizes, "\(prefix)consoleSize.height")
+      try range(size.width, Self.consoleSizes, "\(prefix)consoleSize.width")
     }
   }
 
@@ -168,16 +204,16 @@ public struct SpecValidator: Sendable {
         if !hook.path.hasPrefix("/") {
           throw fail("hooks.\(name)[\(i)].path", "must be an absolute path, got \(quote(hook.path))")
         }
-        if let timeout = hook.timeout, timeout <= 0 {
-          throw fail("hooks.\(name)[\(i)].timeout", "must be greater than 0, got \(timeout)")
-        }
+        if let timeout = hook.timeout { try range(timeout, Self.hookTimeouts, "hooks.\(name)[\(i)].timeout") }
       }
     }
   }
 
   private func checkMappings(_ mappings: [IDMapping]?, field: String) throws(OCIError) {
-    for (i, mapping) in (mappings ?? []).enumerated() where mapping.size == 0 {
-      throw fail("\(field)[\(i)].size", "must be greater than 0")
+    for (i, mapping) in (mappings ?? []).enumerated() {
+      // Both ranges must end inside the 32-bit id space.
+      let room = UInt64(UInt32.max) - UInt64(max(mapping.containerID, mapping.hostID)) + 1
+      try range(UInt64(mapping.size), 1...room, "\(field)[\(i)].size")
     }
   }
 
@@ -219,8 +255,13 @@ public struct SpecValidator: Sendable {
       throw fail(
         "linux.timeOffsets", "offsets need a time namespace (add {\"type\": \"time\"} to linux.namespaces)")
     }
-    for clock in offsets.keys.sorted() where !Self.timeOffsetClocks.contains(clock) {
-      throw fail("linux.timeOffsets", "unknown clock \(quote(clock)) (only monotonic and boottime can be offset)")
+    for clock in offsets.keys.sorted() {
+      guard Self.timeOffsetClocks.contains(clock) else {
+        throw fail("linux.timeOffsets", "unknown clock \(quote(clock)) (only monotonic and boottime can be offset)")
+      }
+      if let nanos = offsets[clock]?.nanosecs {
+        try range(nanos, Self.timeOffsetNanoseconds, "linux.timeOffsets.\(clock).nanosecs")
+      }
     }
   }
 
@@ -265,6 +306,11 @@ public struct SpecValidator: Sendable {
           throw fail("linux.devices[\(i)].minor", "required for a \(quote(device.type)) device")
         }
       }
+      if let major = device.major { try range(major, Self.deviceNumbers, "linux.devices[\(i)].major") }
+      if let minor = device.minor { try range(minor, Self.deviceNumbers, "linux.devices[\(i)].minor") }
+      if let mode = device.fileMode { try range(mode, Self.deviceFileModes, "linux.devices[\(i)].fileMode") }
+      if let uid = device.uid { try range(uid, Self.ids, "linux.devices[\(i)].uid") }
+      if let gid = device.gid { try range(gid, Self.ids, "linux.devices[\(i)].gid") }
     }
   }
 
@@ -283,9 +329,7 @@ public struct SpecValidator: Sendable {
       }
       if rule.action == "SCMP_ACT_NOTIFY" { usesNotify = true }
       for (j, arg) in (rule.args ?? []).enumerated() {
-        if arg.index > 5 {
-          throw fail("linux.seccomp.syscalls[\(i)].args[\(j)].index", "\(arg.index) is out of range (0 to 5)")
-        }
+        try range(arg.index, Self.seccompArgIndexes, "linux.seccomp.syscalls[\(i)].args[\(j)].index")
         if !Self.seccompOperators.contains(arg.op) {
           throw fail("linux.seccomp.syscalls[\(i)].args[\(j)].op", "unknown operator \(quote(arg.op))")
         }
@@ -294,6 +338,10 @@ public struct SpecValidator: Sendable {
     if usesNotify && (seccomp.listenerPath ?? "").isEmpty {
       throw fail("linux.seccomp.listenerPath", "missing; SCMP_ACT_NOTIFY needs a listener socket")
     }
+  }
+
+  private func range<T: BinaryInteger>(_ value: T, _ allowed: ClosedRange<T>, _ field: String) throws(OCIError) {
+    try IntegerRange.check(value, in: allowed, "\(file): \(field)")
   }
 
   private func fail(_ field: String, _ text: String) -> OCIError {

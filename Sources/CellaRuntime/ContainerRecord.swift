@@ -19,6 +19,8 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
   public var phase: Phase
   /// Host pid of the container's init process, 0 before it exists.
   public var pid: Int32
+  /// The pids a record may hold (0: not cloned yet).
+  static let pids: ClosedRange<Int32> = 0...Int32.max
   /// Start time (clock ticks since boot) of `pid`, so a reused pid is never mistaken for ours.
   public var pidStartTime: UInt64
   /// Whether the container has its own pid namespace (then killing init ends everything).

@@ -36,17 +36,13 @@ public struct Creator {
       }
       throw RuntimeError("\(bundle)/config.json: \(error.reason)")
     }
-    let spec: Spec
-    do {
-      spec = try SpecLoader.decode(configBytes, file: "config.json")
-      try SpecValidator(bundle: bundle).validate(spec)
-    } catch { throw RuntimeError(error) }
-    if spec.process?.terminal == true && options.consoleSocket == nil && !options.foreground {
-      throw RuntimeError(
-        "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false")
-    }
-    log.step("validated")
-    var plan = try InitPlan(spec: spec, options: options)
+    let cgroups = hostCgroups
+    let decision = try Self.decide(
+      configBytes: configBytes, options: options, hostHasPath: HostFiles.exists, cgroups: cgroups)
+    let spec = decision.spec
+    var plan = decision.plan
+    let effectiveResources = decision.resources
+    let cgroupPath = decision.cgroupPath
     if let missing = plan.process.capabilities?.unavailable, !missing.isEmpty {
       log.warning(
         "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
@@ -55,20 +51,7 @@ public struct Creator {
     for name in plan.process.capabilities?.skippedAmbient ?? [] {
       log.debug("process.capabilities.ambient: \(name) skipped: not in both permitted and inheritable")
     }
-    if plan.sharesHostMounts && (plan.newUserNamespace || plan.joins.contains { $0.kind == .user }) {
-      throw RuntimeError(
-        "config.json: linux.namespaces: a user namespace needs a mount namespace too (the host's mounts are not its to change); add {\"type\": \"mount\"}"
-      )
-    }
-    log.step("plan built")
-    let cgroups = hostCgroups
-    let effectiveResources = DeviceRules.effective(spec.linux?.resources, devices: spec.linux?.devices ?? [])
-    let cgroupPath: String
-    do {
-      cgroupPath = try Cgroups.resolvePath(spec.linux?.cgroupsPath, id: options.id, systemd: options.systemdCgroup)
-      if let resources = effectiveResources { try cgroups.validate(resources) }
-    } catch { throw RuntimeError("config.json: \(error.message)") }
-    plan.cgroupPath = cgroupPath
+    log.step("validated and planned")
     if plan.mounts.contains(where: \.isCgroup) { plan.cgroupMounts = CgroupMounts(hostHierarchies) }
     plan.selfJoinCgroup = !plan.newUserNamespace && !plan.joins.contains { $0.kind == .user }
     plan.joinUnified = needsUnified(spec.linux?.resources)
@@ -416,4 +399,55 @@ func rfc3339Now() -> String {
 func ownerName() -> String {
   guard let pw = getpwuid(geteuid()), let name = pw.pointee.pw_name else { return String(geteuid()) }
   return String(cString: name)
+}
+
+/// What `create` decides before it touches the host.
+struct CreateDecision {
+  var spec: Spec
+  var plan: InitPlan
+  /// linux.resources with the default device rules added (see DeviceRules).
+  var resources: LinuxResources?
+  var cgroupPath: String
+}
+
+extension Creator {
+  /// Decodes, validates and plans a config: every check `create` makes before it records anything.
+  /// Side-effect free: `hostHasPath` and `cgroups` only read, and seccomp compiles in memory when
+  /// `options.seccompCache` is nil.
+  static func decide(
+    configBytes: [UInt8], options: CreateOptions, hostHasPath: @escaping @Sendable (String) -> Bool,
+    cgroups: any CgroupDriver
+  ) throws(RuntimeError) -> CreateDecision {
+    let spec: Spec
+    do {
+      spec = try SpecLoader.decode(configBytes, file: "config.json")
+      try SpecValidator(bundle: options.bundle, hostHasPath: hostHasPath).validate(spec)
+    } catch { throw RuntimeError(error) }
+    if spec.process?.terminal == true && options.consoleSocket == nil && !options.foreground {
+      throw RuntimeError(
+        "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false")
+    }
+    var plan = try InitPlan(spec: spec, options: options)
+    if plan.sharesHostMounts && (plan.newUserNamespace || plan.joins.contains { $0.kind == .user }) {
+      throw RuntimeError(
+        "config.json: linux.namespaces: a user namespace needs a mount namespace too (the host's mounts are not its to change); add {\"type\": \"mount\"}"
+      )
+    }
+    let resources = DeviceRules.effective(spec.linux?.resources, devices: spec.linux?.devices ?? [])
+    let cgroupPath: String
+    do {
+      cgroupPath = try Cgroups.resolvePath(spec.linux?.cgroupsPath, id: options.id, systemd: options.systemdCgroup)
+      if let resources { try cgroups.validate(resources) }
+    } catch { throw RuntimeError("config.json: \(error.message)") }
+    plan.cgroupPath = cgroupPath
+    return CreateDecision(spec: spec, plan: plan, resources: resources, cgroupPath: cgroupPath)
+  }
+
+  /// `decide` for callers outside the module (the fuzzer, a dry run): the first error, or nothing.
+  public static func checkConfig(
+    _ configBytes: [UInt8], options: CreateOptions, hostHasPath: @escaping @Sendable (String) -> Bool,
+    cgroups: any CgroupDriver
+  ) throws(RuntimeError) {
+    _ = try decide(configBytes: configBytes, options: options, hostHasPath: hostHasPath, cgroups: cgroups)
+  }
 }

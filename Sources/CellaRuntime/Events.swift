@@ -15,9 +15,9 @@ extension Lifecycle {
     return "{\"type\":\"stats\",\"id\":\(jsonQuote(id)),\"data\":\(data)}"
   }
 
-  /// `events`: stats every `interval` seconds and an `oom` event whenever the kernel OOM-kills in the
-  /// container, until it stops. `emit` receives each JSON line.
-  public func events(id: String, interval: Double, emit: (String) -> Void) throws(RuntimeError) {
+  /// `events`: stats every `intervalMillis` milliseconds and an `oom` event whenever the kernel
+  /// OOM-kills in the container, until it stops. `emit` receives each JSON line.
+  public func events(id: String, intervalMillis: Int64, emit: (String) -> Void) throws(RuntimeError) {
     let record = try store.load(id)
     guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
     let cgroups = hostCgroups
@@ -29,7 +29,7 @@ extension Lifecycle {
       let now = monotonicMillis()
       if now >= next {
         if let line = try? statsEvent(id: id) { emit(line) }
-        next = now + Int64(interval * 1000)
+        next = now + intervalMillis
       }
       var fds = [pollfd(fd: oomFD, events: Int16(POLLIN), revents: 0)]
       let wait = Int32(max(0, min(next - monotonicMillis(), 1000)))

@@ -140,7 +140,12 @@ extension Lifecycle {
     var process: Process
     if let file = o.processFile {
       let bytes = try RuntimeError.wrap("--process \(file)") { try FileIO.read(file) }
-      do { process = try OCIJSON.decode(Process.self, from: bytes, file: file) } catch { throw RuntimeError(error) }
+      do {
+        process = try OCIJSON.decode(Process.self, from: bytes, file: file)
+        var validator = SpecValidator(bundle: "")
+        validator.file = file
+        try validator.checkProcessNumbers(process, field: "")
+      } catch { throw RuntimeError(error) }
     } else {
       guard var base = spec.process else { throw RuntimeError("config.json has no process to base exec on") }
       base.args = o.args
@@ -158,11 +163,12 @@ extension Lifecycle {
         guard let uid = parts.first.flatMap({ UInt32($0) }), parts.count <= 2 else {
           throw RuntimeError("--user \"\(user)\": use UID or UID:GID (numbers)")
         }
-        base.user.uid = uid
-        if parts.count == 2 {
-          guard let gid = UInt32(parts[1]) else { throw RuntimeError("--user \"\(user)\": GID must be a number") }
-          base.user.gid = gid
-        }
+        let gid = parts.count == 2 ? UInt32(parts[1]) : nil
+        if parts.count == 2 && gid == nil { throw RuntimeError("--user \"\(user)\": GID must be a number") }
+        do {
+          base.user.uid = try IntegerRange.check(uid, in: SpecValidator.ids, "--user UID")
+          if let gid { base.user.gid = try IntegerRange.check(gid, in: SpecValidator.ids, "--user GID") }
+        } catch { throw RuntimeError(error) }
       }
       if !o.additionalGids.isEmpty { base.user.additionalGids = o.additionalGids }
       if !o.caps.isEmpty {

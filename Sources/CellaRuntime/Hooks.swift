@@ -56,7 +56,9 @@ enum HookRunner {
     let pidfd = cella_pidfd_open(pid, 0)
     defer { if pidfd >= 0 { close(pidfd) } }
     var captured: [UInt8] = []
-    let deadline = hook.timeout.map { monotonicMillis() + Int64($0) * 1000 }
+    // create validated the timeout; a config copy edited in the state directory since is clamped
+    // rather than trusted with the arithmetic.
+    let deadline = hook.timeout.map { monotonicMillis() + Int64(min(max($0, 1), Int(Int32.max))) * 1000 }
     var outOpen = true
     var timedOut = false
     while true {

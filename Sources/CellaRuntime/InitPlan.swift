@@ -122,8 +122,9 @@ public struct CreateOptions: Sendable {
   public var foreground = false
   /// `--systemd-cgroup`: cgroupsPath is runc's "slice:prefix:name" form (mapped onto cgroupfs).
   public var systemdCgroup = false
-  /// Where compiled seccomp filters are cached (set from the state root by `Creator`).
-  var seccompCache = "/run/cella/.cache/seccomp"
+  /// Where compiled seccomp filters are cached (set from the state root by `Creator`); nil compiles
+  /// in memory and writes nothing.
+  public var seccompCache: String? = "/run/cella/.cache/seccomp"
 
   public init(id: String, bundle: String) {
     self.id = id
@@ -196,9 +197,16 @@ extension InitPlan {
       case "p": type = S_IFIFO
       default: throw RuntimeError("config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"")
       }
-      let step = DeviceStep(
-        path: d.path, type: type, major: UInt32(d.major ?? 0), minor: UInt32(d.minor ?? 0),
-        mode: mode_t(d.fileMode ?? 0o666), uid: d.uid ?? 0, gid: d.gid ?? 0)
+      let field = "config.json: linux.devices[\(i)]"
+      let step: DeviceStep
+      do {
+        step = DeviceStep(
+          path: d.path, type: type, major: try IntegerRange.convert(d.major ?? 0, to: UInt32.self, "\(field).major"),
+          minor: try IntegerRange.convert(d.minor ?? 0, to: UInt32.self, "\(field).minor"),
+          mode: try IntegerRange.convert(
+            d.fileMode ?? 0o666, to: mode_t.self, in: SpecValidator.deviceFileModes, "\(field).fileMode"),
+          uid: d.uid ?? 0, gid: d.gid ?? 0)
+      } catch { throw RuntimeError(error) }
       devices.removeAll { $0.path == d.path }
       devices.append(step)
     }
@@ -207,7 +215,8 @@ extension InitPlan {
     }
 
     self.process = try ProcessPlan(process, field: "process")
-    self.process.seccomp = try compileSeccomp(linux?.seccomp, cache: SeccompCache(directory: options.seccompCache))
+    self.process.seccomp = try compileSeccomp(
+      linux?.seccomp, cache: options.seccompCache.map { SeccompCache(directory: $0) })
     self.process.preserveFDs = options.preserveFDs
     hostname = spec.hostname
     domainname = spec.domainname
@@ -259,7 +268,10 @@ extension InitPlan {
 
 /// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF), through the
 /// cache in the state root.
-func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache) throws(RuntimeError) -> CompiledSeccomp? {
+func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?) throws(RuntimeError) -> CompiledSeccomp? {
   guard let config else { return nil }
-  do { return try cache.compile(config) } catch { throw RuntimeError("config.json: \(error.message)") }
+  do {
+    guard let cache else { return try SeccompCompiler.compile(config) }
+    return try cache.compile(config)
+  } catch { throw RuntimeError("config.json: \(error.message)") }
 }

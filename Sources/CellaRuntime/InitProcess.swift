@@ -117,7 +117,11 @@ enum InitProcess {
     }
     try ProcessLauncher.enterCwd(plan.process.cwd)
     guard let command = plan.process.args.first else { throw RuntimeError("process.args is empty") }
-    let executable = try ExecLookup.resolve(command, env: plan.process.env)
+    let executable: String
+    do { executable = try ExecLookup.resolve(command, env: plan.process.env) } catch {
+      // Docker's words stay in the message (clients match them); the field says where to look.
+      throw RuntimeError("process.args[0]: \(error.message)", exitCode: error.exitCode)
+    }
     if plan.process.terminal {
       let master = try Console.attach(size: plan.process.consoleSize)
       try RuntimeError.wrap("init") { try channel.send(InitMessage.console.bytes, fd: master) }

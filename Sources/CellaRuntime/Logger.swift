@@ -60,6 +60,7 @@ public struct Logger: Sendable {
 /// The calling process's start time on the monotonic clock, in milliseconds (from /proc/self/stat).
 func processStartMillis() -> Double {
   guard let stat = ProcStat.read(getpid()) else { return 0 }
-  let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+  // A tick rate sysconf cannot give would make the division infinite and Int(...) in step() trap.
+  let ticks = Double(max(sysconf(Int32(_SC_CLK_TCK)), 1))
   return Double(stat.startTime) / ticks * 1000
 }

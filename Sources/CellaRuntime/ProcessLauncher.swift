@@ -42,7 +42,11 @@ enum ProcessLauncher {
     cella_sigset_empty(&empty)
     sigprocmask(SIG_SETMASK, &empty, nil)
     // No host fd may survive into the container (CVE-2024-21626 class).
-    _ = cella_close_range(UInt32(3 + p.preserveFDs), UInt32.max, CLOSE_RANGE_CLOEXEC)
+    let firstClosed: UInt32
+    do { firstClosed = try IntegerRange.convert(3 + Int64(p.preserveFDs), to: UInt32.self, "--preserve-fds") } catch {
+      throw RuntimeError(error)
+    }
+    _ = cella_close_range(firstClosed, UInt32.max, CLOSE_RANGE_CLOEXEC)
     // The filter goes in as late as possible, so that it constrains the user program and not our own
     // set-up calls. Loading needs no_new_privs or CAP_SYS_ADMIN: when the final privileges have
     // neither, it must go in before they drop (and such a profile must allow prctl, capset, setres*id).

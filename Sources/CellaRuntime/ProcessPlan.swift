@@ -52,6 +52,13 @@ struct ProcessPlan: Sendable {
       do { capabilities = try Capabilities.plan(caps) } catch { throw RuntimeError(error.message) }
     }
     terminal = process.terminal ?? false
-    if let size = process.consoleSize { consoleSize = (UInt16(clamping: size.height), UInt16(clamping: size.width)) }
+    if let size = process.consoleSize {
+      do {
+        consoleSize = (
+          try IntegerRange.convert(size.height, to: UInt16.self, "config.json: \(field).consoleSize.height"),
+          try IntegerRange.convert(size.width, to: UInt16.self, "config.json: \(field).consoleSize.width")
+        )
+      } catch { throw RuntimeError(error) }
+    }
   }
 }

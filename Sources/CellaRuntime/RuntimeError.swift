@@ -8,7 +8,7 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable {
   public let exitCode: Int32
 
   public init(_ message: String, exitCode: Int32 = 1) {
-    self.message = message
+    self.message = OCIError.oneLine(message)
     self.exitCode = exitCode
   }
 

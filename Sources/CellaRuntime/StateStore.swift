@@ -45,7 +45,13 @@ public struct StateStore: Sendable {
       if error.errno == ENOENT { throw RuntimeError("container \"\(id)\" does not exist") }
       throw RuntimeError("cannot read state of container \"\(id)\"", error)
     }
-    do { return try OCIJSON.decode(ContainerRecord.self, from: bytes, file: "\(directory(id))/state.json") } catch {
+    let file = "\(directory(id))/state.json"
+    do {
+      let record = try OCIJSON.decode(ContainerRecord.self, from: bytes, file: file)
+      // A negative pid would reach kill(2) as a process group, or everything (-1).
+      try IntegerRange.check(record.pid, in: ContainerRecord.pids, "\(file): pid")
+      return record
+    } catch {
       throw RuntimeError("\(error.message) (the state is damaged; delete --force removes it)")
     }
   }

@@ -28,10 +28,11 @@ public struct CapabilityError: Error, CustomStringConvertible, Sendable {
 
 /// Resolves capability names with libcap (in the parent) and applies sets with capset/prctl (in the child).
 public enum Capabilities {
-  /// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap).
+  /// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap); the sets are
+  /// 64-bit masks, so a value outside 0...63 (unreadable or odd /proc) falls back to 40.
   public static let lastCap: Int = {
     guard let text = try? FileIO.readString("/proc/sys/kernel/cap_last_cap"),
-      let n = Int(text.trimmingCharacters(in: " \n"))
+      let n = Int(text.trimmingCharacters(in: " \n")), (0...63).contains(n)
     else { return 40 }
     return n
   }()

@@ -219,17 +219,13 @@ struct SeccompFilter {
     case "SCMP_ACT_ERRNO":
       let code = errnoRet ?? UInt32(EPERM)
       // The kernel returns -data; beyond 4095 libc no longer reads it as an error.
-      guard code <= 4095 else {
-        throw SeccompError(field: errnoField, "\(code) is out of range (0 to 4095)")
-      }
+      guard code <= 4095 else { throw SeccompError(IntegerRange.error(errnoField, code, 0...UInt32(4095)).message) }
       return base | code
     case "SCMP_ACT_TRACE":
       // The trace value is what the tracer reads with PTRACE_GETEVENTMSG; EPERM
       // when unset, as other runtimes do.
       let code = errnoRet ?? UInt32(EPERM)
-      guard code <= 0xFFFF else {
-        throw SeccompError(field: errnoField, "\(code) is out of range (0 to 65535)")
-      }
+      guard code <= 0xFFFF else { throw SeccompError(IntegerRange.error(errnoField, code, 0...UInt32(0xFFFF)).message) }
       return base | code
     default:
       if errnoRet != nil {
@@ -247,8 +243,8 @@ struct SeccompFilter {
     var byIndex: [(index: UInt32, compares: [scmp_arg_cmp])] = []
     for (j, arg) in args.enumerated() {
       let argField = "\(field).args[\(j)]"
-      guard arg.index <= 5 else {
-        throw SeccompError(field: "\(argField).index", "\(arg.index) is out of range (0 to 5)")
+      guard SpecValidator.seccompArgIndexes.contains(arg.index) else {
+        throw SeccompError(IntegerRange.error("\(argField).index", arg.index, SpecValidator.seccompArgIndexes).message)
       }
       guard let op = SeccompTables.operators.first(where: { $0.name == arg.op })?.op else {
         throw SeccompError(field: "\(argField).op", "unknown operator \(quote(arg.op))")

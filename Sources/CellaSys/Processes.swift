@@ -14,7 +14,7 @@ public struct ProcStat: Sendable, Equatable {
   public static func read(_ pid: Int32) -> ProcStat? {
     guard pid > 0, let bytes = try? FileIO.read("/proc/\(pid)/stat") else { return nil }
     // The command name is in parentheses and may contain spaces; fields resume after the last ')'.
-    guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+    guard let close = bytes.lastIndex(of: UInt8(ascii: ")")), close + 2 <= bytes.count else { return nil }
     let rest = String(decoding: bytes[(close + 2)...], as: UTF8.self).split(separator: " ")
     guard rest.count > 19, let state = rest[0].first, let ppid = Int32(rest[1]), let start = UInt64(rest[19]) else {
       return nil

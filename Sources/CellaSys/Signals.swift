@@ -21,8 +21,13 @@ public enum Signals {
     let rtmax: Int32 = 64
     if name == "RTMIN" { return rtmin }
     if name == "RTMAX" { return rtmax }
-    if name.hasPrefix("RTMIN+"), let k = Int32(name.dropFirst(6)), rtmin + k <= rtmax { return rtmin + k }
-    if name.hasPrefix("RTMAX-"), let k = Int32(name.dropFirst(6)), rtmax - k >= rtmin { return rtmax - k }
+    // k is checked before the arithmetic: RTMIN+2147483647 must be unknown, not an overflow.
+    if name.hasPrefix("RTMIN+"), let k = Int32(name.dropFirst(6)), (0...(rtmax - rtmin)).contains(k) {
+      return rtmin + k
+    }
+    if name.hasPrefix("RTMAX-"), let k = Int32(name.dropFirst(6)), (0...(rtmax - rtmin)).contains(k) {
+      return rtmax - k
+    }
     return nil
   }
 }

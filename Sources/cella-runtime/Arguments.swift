@@ -1,3 +1,5 @@
+import CellaOCI
+
 /// One flag of a verb (or a global flag): its names, whether it takes a value, and its help line.
 struct FlagSpec: Sendable {
   /// Canonical long name without dashes ("bundle").
@@ -33,11 +35,15 @@ struct ParsedArguments: Sendable {
   func string(_ name: String) -> String? { values[name]?.last }
   func strings(_ name: String) -> [String] { values[name] ?? [] }
 
-  /// An integer flag, with an error naming it when the value is not a number.
-  func int<T: FixedWidthInteger>(_ name: String, as type: T.Type = T.self) throws(UsageError) -> T? {
+  /// An integer flag in `range`, with an error naming it when the value is not a number or outside.
+  func int<T: FixedWidthInteger>(_ name: String, as type: T.Type = T.self, in range: ClosedRange<T> = T.min...T.max)
+    throws(UsageError) -> T?
+  {
     guard let text = string(name) else { return nil }
-    guard let v = T(text) else { throw UsageError(message: "--\(name): \"\(text)\" is not a valid number") }
-    return v
+    guard let v = T(text) else {
+      throw UsageError(message: "--\(name): \"\(text)\" is not a number in \(range.lowerBound)...\(range.upperBound)")
+    }
+    do { return try IntegerRange.check(v, in: range, "--\(name)") } catch { throw UsageError(message: error.message) }
   }
 }
 

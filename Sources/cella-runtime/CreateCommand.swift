@@ -1,4 +1,8 @@
+import CellaOCI
 import CellaRuntime
+
+/// --preserve-fds of create, run and exec: fds 3...3+N-1 are passed, so 3+N must stay an fd number.
+let preservedFDCounts: ClosedRange<Int32> = 0...(Int32.max - 3)
 
 /// Flags shared by `create` and `run`.
 let containerFlags: [FlagSpec] = [
@@ -17,8 +21,7 @@ func createOptions(_ args: ParsedArguments, id: String, global: Global) throws(R
   o.consoleSocket = args.string("console-socket")
   o.noPivot = args.has("no-pivot")
   o.noNewKeyring = args.has("no-new-keyring")
-  o.preserveFDs = try parsing { () throws(UsageError) in try args.int("preserve-fds", as: Int32.self) } ?? 0
-  if o.preserveFDs < 0 { throw RuntimeError("--preserve-fds: must not be negative") }
+  o.preserveFDs = try parsing { () throws(UsageError) in try args.int("preserve-fds", in: preservedFDCounts) } ?? 0
   o.systemdCgroup = global.systemdCgroup
   return o
 }

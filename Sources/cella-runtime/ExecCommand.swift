@@ -1,4 +1,8 @@
+import CellaOCI
 import CellaRuntime
+
+/// `events --interval`, in milliseconds: at least one, and short enough that a deadline stays far from overflow.
+let eventIntervals: ClosedRange<Int64> = 1...Int64(Int32.max)
 
 enum ExecCommand: Verb {
   static let name = "exec"
@@ -40,12 +44,13 @@ enum ExecCommand: Verb {
     o.user = args.string("user")
     for g in args.strings("additional-gids") {
       guard let gid = UInt32(g) else { throw RuntimeError("--additional-gids: \"\(g)\" is not a group id") }
-      o.additionalGids.append(gid)
+      do { o.additionalGids.append(try IntegerRange.check(gid, in: SpecValidator.ids, "--additional-gids")) } catch {
+        throw RuntimeError(error.message)
+      }
     }
     o.caps = args.strings("cap")
     o.noNewPrivs = args.has("no-new-privs")
-    o.preserveFDs = try parsing { () throws(UsageError) in try args.int("preserve-fds", as: Int32.self) } ?? 0
-    if o.preserveFDs < 0 { throw RuntimeError("--preserve-fds: must not be negative") }
+    o.preserveFDs = try parsing { () throws(UsageError) in try args.int("preserve-fds", in: preservedFDCounts) } ?? 0
     o.ignorePaused = args.has("ignore-paused")
     return try Lifecycle(store: global.store, log: log).exec(o)
   }
@@ -97,9 +102,14 @@ enum EventsCommand: Verb {
     } else {
       throw RuntimeError("--interval: \"\(text)\" is not a duration (use 5s or 500ms)")
     }
-    guard seconds > 0 else { throw RuntimeError("--interval: must be positive") }
+    // Whole milliseconds; NaN, infinities and values past Int64 are refused like any out-of-range number.
+    let rounded = (seconds * 1000).rounded()
+    guard let millis = Int64(exactly: rounded), eventIntervals.contains(millis) else {
+      let bounds = (lower: "\(eventIntervals.lowerBound)ms", upper: "\(eventIntervals.upperBound)ms")
+      throw RuntimeError("--interval: " + IntegerRange.problem(value: text, lower: bounds.lower, upper: bounds.upper))
+    }
     // Unbuffered writes: a reader (containerd) must see each event as it happens.
-    try lifecycle.events(id: id, interval: seconds) { writeOut($0 + "\n") }
+    try lifecycle.events(id: id, intervalMillis: millis) { writeOut($0 + "\n") }
     return 0
   }
 }

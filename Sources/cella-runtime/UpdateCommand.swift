@@ -71,7 +71,10 @@ enum UpdateCommand: Verb {
       ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1),
     ]
     for (suffix, factor) in units where lower.hasSuffix(suffix) {
-      if let n = Int64(lower.dropLast(suffix.count)), n >= 0 { return n * factor }
+      guard let n = Int64(lower.dropLast(suffix.count)), n >= 0 else { continue }
+      do { return try IntegerRange.check(n, in: 0...(Int64.max / factor), flag) * factor } catch {
+        throw RuntimeError(error.message + " (\(suffix))")
+      }
     }
     guard let n = Int64(lower), n >= 0 else {
       throw RuntimeError("\(flag): \"\(text)\" is not a size (use 512m, 1g, or bytes)")

@@ -206,7 +206,7 @@ final class SpecCodingTests: XCTestCase {
 
   func testOutOfRangeNumberNamesTheFieldAndRange() {
     let json = #"{"ociVersion": "1.3.0", "process": {"user": {"uid": -1, "gid": 0}, "cwd": "/"}}"#
-    assertDecodeFails(json, "config.json: process.user.uid: -1 is out of range (0 to 4294967295)")
+    assertDecodeFails(json, "config.json: process.user.uid: -1 is out of range 0...4294967295")
     let frac = #"{"ociVersion": "1.3.0", "process": {"user": {"uid": 1.5, "gid": 0}, "cwd": "/"}}"#
     assertDecodeFails(frac, "process.user.uid: expected a whole number, found 1.5")
   }

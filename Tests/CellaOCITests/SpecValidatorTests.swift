@@ -65,7 +65,7 @@ final class SpecValidatorTests: XCTestCase {
   func testOomScoreAdjOutOfRangeIsRejected() {
     var spec = validSpec()
     spec.process?.oomScoreAdj = 1001
-    assertRejected(spec, "config.json: process.oomScoreAdj: 1001 is out of range (-1000 to 1000)")
+    assertRejected(spec, "config.json: process.oomScoreAdj: 1001 is out of range -1000...1000")
     spec.process?.oomScoreAdj = -1000
     XCTAssertNoThrow(try permissiveValidator().validate(spec))
   }
@@ -194,13 +194,13 @@ final class SpecValidatorTests: XCTestCase {
     spec.linux?.gidMappings = [
       IDMapping(containerID: 0, hostID: 100000, size: 1), .init(containerID: 1, hostID: 5, size: 0),
     ]
-    assertRejected(spec, "config.json: linux.gidMappings[1].size: must be greater than 0")
+    assertRejected(spec, "config.json: linux.gidMappings[1].size: 0 is out of range 1...4294967291")
   }
 
   func testZeroSizeMountMappingIsRejected() {
     var spec = validSpec()
     spec.mounts?[0].uidMappings = [IDMapping(containerID: 0, hostID: 1, size: 0)]
-    assertRejected(spec, "config.json: mounts[0].uidMappings[0].size: must be greater than 0")
+    assertRejected(spec, "config.json: mounts[0].uidMappings[0].size: 0 is out of range 1...4294967295")
   }
 
   func testTimeOffsetsWithoutTimeNamespaceAreRejected() {
@@ -281,7 +281,7 @@ final class SpecValidatorTests: XCTestCase {
   func testNonPositiveHookTimeoutIsRejected() {
     var spec = validSpec()
     spec.hooks = Hooks(createRuntime: [Hook(path: "/bin/true", timeout: 0)])
-    assertRejected(spec, "config.json: hooks.createRuntime[0].timeout: must be greater than 0, got 0")
+    assertRejected(spec, "config.json: hooks.createRuntime[0].timeout: 0 is out of range 1...2147483647")
   }
 
   // MARK: devices, personality, paths

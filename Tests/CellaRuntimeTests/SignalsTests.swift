@@ -17,4 +17,11 @@ final class SignalsTests: XCTestCase {
     XCTAssertNil(Signals.parse("65"))
     XCTAssertNil(Signals.parse("RTMIN+40"))
   }
+
+  func testRealTimeOffsetsAtTheIntegerLimitsAreUnknownNotATrap() {
+    XCTAssertNil(Signals.parse("RTMIN+2147483647"))
+    XCTAssertNil(Signals.parse("RTMAX--2147483648"))
+    XCTAssertNil(Signals.parse("RTMAX-31"))
+    XCTAssertEqual(Signals.parse("RTMAX-30"), 34)
+  }
 }

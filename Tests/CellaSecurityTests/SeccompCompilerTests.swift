@@ -80,7 +80,7 @@ final class SeccompCompilerTests: XCTestCase {
     XCTAssertEqual(error(one(badOp)), "linux.seccomp.syscalls[0].args[0].op: unknown operator \"SCMP_CMP_XOR\"")
     let badIndex = LinuxSyscall(
       names: ["read"], action: "SCMP_ACT_ALLOW", args: [LinuxSeccompArg(index: 6, value: 1, op: "SCMP_CMP_EQ")])
-    XCTAssertEqual(error(one(badIndex)), "linux.seccomp.syscalls[0].args[0].index: 6 is out of range (0 to 5)")
+    XCTAssertEqual(error(one(badIndex)), "linux.seccomp.syscalls[0].args[0].index: 6 is out of range 0...5")
   }
 
   func testEveryOperatorCompilesToItsComparison() throws {
