@@ -15,11 +15,13 @@ let package = Package(
     .systemLibrary(
       name: "CSeccomp", path: "Sources/CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
     .systemLibrary(name: "CCap", path: "Sources/CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-    .target(name: "CellaSys", dependencies: ["CShims"]),
-    .target(name: "CellaOCI", dependencies: []),
-    .target(name: "CellaSecurity", dependencies: ["CellaSys", "CellaOCI", "CSeccomp", "CCap"]),
-    .target(name: "CellaCgroups", dependencies: ["CellaSys", "CellaOCI"]),
-    .target(name: "CellaRuntime", dependencies: ["CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
+    .target(name: "CellaErrors", dependencies: []),
+    .target(name: "CellaSys", dependencies: ["CShims", "CellaErrors"]),
+    .target(name: "CellaOCI", dependencies: ["CellaErrors"]),
+    .target(name: "CellaSecurity", dependencies: ["CellaErrors", "CellaSys", "CellaOCI", "CSeccomp", "CCap"]),
+    .target(name: "CellaCgroups", dependencies: ["CellaErrors", "CellaSys", "CellaOCI"]),
+    .target(
+      name: "CellaRuntime", dependencies: ["CellaErrors", "CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
     .executableTarget(
       name: "cella-runtime",
       dependencies: ["CellaRuntime"]

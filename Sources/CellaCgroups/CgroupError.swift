@@ -1,18 +1,18 @@
-import CellaOCI
+import CellaErrors
 import CellaSys
 import Glibc
 
 /// A cgroup failure: the spec field (or operation) and the file involved, with what the user can do.
-public struct CgroupError: Error, CustomStringConvertible, Sendable {
+public struct CgroupError: KindedError {
+  public var kind: ErrorKind
   /// "field: what failed on which file (hint)".
   public var message: String
 
-  /// An error with a complete message.
-  public init(_ message: String) {
-    self.message = OCIError.oneLine(message)
+  /// An error with a complete message; a problem of the input unless `kind` says otherwise.
+  public init(_ message: String, kind: ErrorKind = .invalidArgument) {
+    self.kind = kind
+    self.message = ErrorText.oneLine(message)
   }
-
-  public var description: String { message }
 
   /// An error for a failed system call made on behalf of `field`, with a hint derived from the errno.
   static func sys(_ field: String, _ error: SysError, value: String? = nil, busyHint: String? = nil) -> CgroupError {
@@ -29,6 +29,6 @@ public struct CgroupError: Error, CustomStringConvertible, Sendable {
     default:
       break
     }
-    return CgroupError(text)
+    return CgroupError(text, kind: error.kind)
   }
 }

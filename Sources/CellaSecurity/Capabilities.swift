@@ -1,5 +1,6 @@
 import CCap
 import CShims
+import CellaErrors
 import CellaOCI
 import CellaSys
 import Glibc
@@ -21,9 +22,15 @@ public struct CapabilityPlan: Sendable, Equatable {
 }
 
 /// A capability name the config used wrongly, as one line naming the field.
-public struct CapabilityError: Error, CustomStringConvertible, Sendable {
+public struct CapabilityError: KindedError {
+  public let kind: ErrorKind
   public let message: String
-  public var description: String { message }
+
+  /// A problem of the config unless `kind` says otherwise (a failed capset is `system`).
+  public init(message: String, kind: ErrorKind = .invalidArgument) {
+    self.kind = kind
+    self.message = ErrorText.oneLine(message)
+  }
 }
 
 /// Resolves capability names with libcap (in the parent) and applies sets with capset/prctl (in the child).
@@ -103,7 +110,8 @@ public enum Capabilities {
   public static func applyBounding(_ plan: CapabilityPlan) throws(CapabilityError) {
     for cap in 0...lastCap where plan.bounding & (1 << UInt64(cap)) == 0 {
       if cella_prctl(24 /* PR_CAPBSET_DROP */, UInt(cap), 0, 0, 0) != 0 && errno != EINVAL {
-        throw CapabilityError(message: "drop capability \(cap) from the bounding set: \(SysError.describe(errno))")
+        throw CapabilityError(
+          message: "drop capability \(cap) from the bounding set: \(SysError.describe(errno))", kind: .system)
       }
     }
   }
@@ -111,7 +119,7 @@ public enum Capabilities {
   /// Sets effective, permitted and inheritable, then raises the ambient set (call after the uid switch).
   public static func applySets(_ plan: CapabilityPlan) throws(CapabilityError) {
     if cella_capset(plan.effective, plan.permitted, plan.inheritable) != 0 {
-      throw CapabilityError(message: "process.capabilities: capset: \(SysError.describe(errno))")
+      throw CapabilityError(message: "process.capabilities: capset: \(SysError.describe(errno))", kind: .system)
     }
     _ = cella_prctl(47 /* PR_CAP_AMBIENT */, 4 /* CLEAR_ALL */, 0, 0, 0)
     for cap in 0...lastCap where plan.ambient & (1 << UInt64(cap)) != 0 {

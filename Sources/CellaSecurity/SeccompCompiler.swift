@@ -1,5 +1,6 @@
 import CSeccomp
 import CShims
+import CellaErrors
 import CellaOCI
 import Glibc
 
@@ -124,7 +125,7 @@ struct SeccompFilter {
         // The native architecture is always present already.
         if rc != 0 && rc != -EEXIST {
           throw SeccompError(
-            field: "\(field).architectures[\(i)]", "adding \(arch.name): \(SysText.errno(-rc))")
+            field: "\(field).architectures[\(i)]", "adding \(arch.name): \(ErrorText.errno(-rc))")
         }
       }
       for rule in rules where rule.action != defaultAction {
@@ -163,7 +164,7 @@ struct SeccompFilter {
   private func attribute(_ attr: scmp_filter_attr, _ value: UInt32, _ what: String) throws(SeccompError) {
     let rc = seccomp_attr_set(ctx, attr, value)
     if rc != 0 {
-      throw SeccompError("seccomp: setting the \(what) attribute: \(SysText.errno(-rc))")
+      throw SeccompError("seccomp: setting the \(what) attribute: \(ErrorText.errno(-rc))")
     }
   }
 
@@ -179,7 +180,7 @@ struct SeccompFilter {
           seccomp_rule_add_array(ctx, rule.action, number, UInt32(buf.count), buf.baseAddress)
         }
         if rc != 0 {
-          throw SeccompError(field: field, "adding the rule for \(quote(name)): \(SysText.errno(-rc))")
+          throw SeccompError(field: field, "adding the rule for \(quote(name)): \(ErrorText.errno(-rc))")
         }
       }
     }
@@ -189,20 +190,20 @@ struct SeccompFilter {
   /// export functions only write to file descriptors, and a pipe could fill).
   func export(_ what: String, _ exporter: (scmp_filter_ctx?, Int32) -> Int32) throws(SeccompError) -> [UInt8] {
     let fd = cella_seccomp_memfd()
-    if fd < 0 { throw SeccompError("seccomp: memfd_create for the \(what) export: \(SysText.errno(errno))") }
+    if fd < 0 { throw SeccompError("seccomp: memfd_create for the \(what) export: \(ErrorText.errno(errno))") }
     defer { close(fd) }
     let rc = exporter(ctx, fd)
-    if rc != 0 { throw SeccompError("seccomp: exporting \(what): \(SysText.errno(-rc))") }
+    if rc != 0 { throw SeccompError("seccomp: exporting \(what): \(ErrorText.errno(-rc))") }
     let size = lseek(fd, 0, SEEK_CUR)
     if size < 0 || lseek(fd, 0, SEEK_SET) != 0 {
-      throw SeccompError("seccomp: rewinding the \(what) export: \(SysText.errno(errno))")
+      throw SeccompError("seccomp: rewinding the \(what) export: \(ErrorText.errno(errno))")
     }
     var bytes = [UInt8](repeating: 0, count: Int(size))
     var done = 0
     while done < bytes.count {
       let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
       if n < 0 && errno == EINTR { continue }
-      if n <= 0 { throw SeccompError("seccomp: reading the \(what) export back: \(SysText.errno(errno))") }
+      if n <= 0 { throw SeccompError("seccomp: reading the \(what) export back: \(ErrorText.errno(errno))") }
       done += n
     }
     return bytes
@@ -282,17 +283,6 @@ private struct PlannedRule {
   let names: [String]
   let action: UInt32
   let conditions: [[scmp_arg_cmp]]
-}
-
-/// Error text helpers shared by the seccomp files.
-enum SysText {
-  /// strerror text in lower case, as the other modules print it.
-  static func errno(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "errno \(code)" }
-    let s = String(cString: text)
-    guard let first = s.first else { return s }
-    return first.lowercased() + s.dropFirst()
-  }
 }
 
 /// A value in double quotes, with quotes and backslashes escaped, for error text.

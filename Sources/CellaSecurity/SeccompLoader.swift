@@ -1,4 +1,5 @@
 import CShims
+import CellaErrors
 import Glibc
 
 /// Installs a compiled filter; the only seccomp code that runs in the container's init.
@@ -19,7 +20,7 @@ public enum SeccompLoader {
       case EBUSY: hint = "; a listener already exists for this process"
       default: break
       }
-      throw SeccompError("seccomp: loading the filter: \(SysText.errno(code))\(hint)")
+      throw SeccompError("seccomp: loading the filter: \(ErrorText.errno(code))\(hint)")
     }
     return compiled.needsListener ? rc : -1
   }

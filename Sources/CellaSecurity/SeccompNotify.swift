@@ -1,4 +1,5 @@
 import CShims
+import CellaErrors
 import CellaOCI
 import Glibc
 
@@ -13,7 +14,7 @@ public enum SeccompNotify {
     let message = Array(containerProcessState(metadata: metadata, pid: pid, stateJSON: stateJSON).utf8)
 
     let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    if sock < 0 { throw SeccompError(field: field, "socket: \(SysText.errno(errno))") }
+    if sock < 0 { throw SeccompError(field: field, "socket: \(ErrorText.errno(errno))") }
     defer { close(sock) }
 
     var addr = sockaddr_un()
@@ -33,17 +34,17 @@ public enum SeccompNotify {
     }
     if connected != 0 {
       throw SeccompError(
-        field: field, "connecting to \(listenerPath): \(SysText.errno(errno)); is the listener running?")
+        field: field, "connecting to \(listenerPath): \(ErrorText.errno(errno)); is the listener running?")
     }
 
     // The fd rides on the first sendmsg; on a stream socket the rest of a
     // long state may need further writes.
     var sent = message.withUnsafeBytes { cella_send_with_fd(sock, $0.baseAddress, $0.count, listenerFD) }
-    if sent < 0 { throw SeccompError(field: field, "sending to \(listenerPath): \(SysText.errno(errno))") }
+    if sent < 0 { throw SeccompError(field: field, "sending to \(listenerPath): \(ErrorText.errno(errno))") }
     while sent < message.count {
       let n = message.withUnsafeBytes { Glibc.send(sock, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
       if n < 0 && errno == EINTR { continue }
-      if n <= 0 { throw SeccompError(field: field, "sending to \(listenerPath): \(SysText.errno(errno))") }
+      if n <= 0 { throw SeccompError(field: field, "sending to \(listenerPath): \(ErrorText.errno(errno))") }
       sent += n
     }
   }

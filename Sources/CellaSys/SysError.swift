@@ -1,8 +1,9 @@
 import CShims
+import CellaErrors
 import Glibc
 
 /// A failed system call: what was attempted, on which path, and the errno.
-public struct SysError: Error, CustomStringConvertible, Sendable {
+public struct SysError: KindedError {
   public let operation: String
   public let path: String?
   public let errno: Int32
@@ -14,20 +15,18 @@ public struct SysError: Error, CustomStringConvertible, Sendable {
   }
 
   /// The lowercase strerror text, as Go and Docker print it ("no such file or directory").
-  public var reason: String { SysError.describe(errno) }
+  public var reason: String { ErrorText.errno(errno) }
 
-  public var description: String {
+  /// What the errno means to a caller.
+  public var kind: ErrorKind { ErrorKind.from(errno: errno) }
+
+  public var message: String {
     if let path { return "\(operation) \(path): \(reason)" }
     return "\(operation): \(reason)"
   }
 
-  /// The lowercase text of an errno value.
-  public static func describe(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "errno \(code)" }
-    let s = String(cString: text)
-    guard let first = s.first else { return s }
-    return first.lowercased() + s.dropFirst()
-  }
+  /// The lowercase text of an errno value (`ErrorText.errno`).
+  public static func describe(_ code: Int32) -> String { ErrorText.errno(code) }
 }
 
 /// Runs `body` until it does not fail with EINTR; throws `SysError` on -1.

@@ -30,6 +30,13 @@ final class BadInputTests: RuntimeTestCase {
     assertStateRootEmpty()
   }
 
+  func testMemoryLimitTooSmallForInitNamesTheLimit() throws {
+    // One page: init is OOM-killed while it sets the container up, which must read as a config error.
+    let b = try env.bundle(["true"])
+    b.editLinux { $0["resources"] = ["memory": ["limit": 4096]] }
+    assertCreateRejected(b, contains: ["linux.resources.memory.limit", "OOM"])
+  }
+
   func testMissingOCIVersion() throws {
     let b = try env.bundle(["true"])
     b.config.removeValue(forKey: "ociVersion")
