@@ -47,8 +47,9 @@ public struct SpecValidator: Sendable {
   public static let deviceNumbers: ClosedRange<Int64> = 0...Int64(UInt32.max)
   /// User and group ids; (uid_t)-1 is excluded because setresuid and chown read it as "leave unchanged".
   public static let ids: ClosedRange<UInt32> = 0...(UInt32.max - 1)
-  /// linux.devices fileMode: permission bits only (the type comes from `type`).
-  public static let deviceFileModes: ClosedRange<UInt32> = 0...0o7777
+  /// linux.devices fileMode: a 16-bit st_mode. podman sends the host node's whole st_mode, type bits
+  /// included (0o20666); only the permission bits are used, the type comes from `type`, as in runc.
+  public static let deviceFileModes: ClosedRange<UInt32> = 0...0o177777
   /// process.user.umask (umask(2) keeps the low nine bits).
   public static let umasks: ClosedRange<UInt32> = 0...0o777
   /// process.consoleSize height and width (struct winsize holds 16 bits).

@@ -204,7 +204,7 @@ extension InitPlan {
           path: d.path, type: type, major: try IntegerRange.convert(d.major ?? 0, to: UInt32.self, "\(field).major"),
           minor: try IntegerRange.convert(d.minor ?? 0, to: UInt32.self, "\(field).minor"),
           mode: try IntegerRange.convert(
-            d.fileMode ?? 0o666, to: mode_t.self, in: SpecValidator.deviceFileModes, "\(field).fileMode"),
+            d.fileMode ?? 0o666, to: mode_t.self, in: SpecValidator.deviceFileModes, "\(field).fileMode") & 0o7777,
           uid: d.uid ?? 0, gid: d.gid ?? 0)
       } catch { throw RuntimeError(error) }
       devices.removeAll { $0.path == d.path }

@@ -14,10 +14,10 @@ final class NumericRangeTests: XCTestCase {
     assertRejected(spec, "config.json: linux.devices[0].minor: -5 is out of range 0...4294967295")
   }
 
-  func testDeviceFileModeWithTypeBitsIsRejected() {
+  func testDeviceFileModeBeyondAnStModeIsRejected() {
     var spec = validSpec()
-    spec.linux?.devices = [LinuxDevice(type: "c", path: "/dev/foo", major: 1, minor: 3, fileMode: 0o20666)]
-    assertRejected(spec, "config.json: linux.devices[0].fileMode: 8630 is out of range 0...4095")
+    spec.linux?.devices = [LinuxDevice(type: "c", path: "/dev/foo", major: 1, minor: 3, fileMode: 0o200000)]
+    assertRejected(spec, "config.json: linux.devices[0].fileMode: 65536 is out of range 0...65535")
   }
 
   func testUnchangedIDIsRejectedAsAUser() {

@@ -80,6 +80,16 @@ final class MoreSecurityAndDeviceTests: RuntimeTestCase {
     XCTAssertTrue(out.contains("1,   7") || out.contains("1, 7"), out)
   }
 
+  /// podman --privileged sends each host node's whole st_mode (type bits included) as fileMode.
+  func testDeviceFileModeWithTypeBitsUsesThePermissionBits() throws {
+    let b = try env.bundle(["ls", "-ln", "/dev/cella-zero"])
+    b.editLinux {
+      $0["devices"] = [["type": "c", "path": "/dev/cella-zero", "major": 1, "minor": 5, "fileMode": 0o20640]]
+    }
+    let out = env.output(b)
+    XCTAssertTrue(out.hasPrefix("crw-r-----"), out)
+  }
+
   /// `run` in the foreground with process.terminal and no console socket proxies the pty through its own
   /// stdio; here the test holds the other end of a pty as the runtime's terminal.
   func testRunWithATerminalProxiesThePtyAndPropagatesTheExitCode() throws {
