@@ -1,3 +1,5 @@
+import CellaErrors
+
 /// Checks a decoded `Spec` before the runtime acts on it. Each failure is
 /// one line naming the field, e.g.
 /// `config.json: linux.namespaces[3].type: duplicate namespace "pid"`.
@@ -78,7 +80,19 @@ public struct SpecValidator: Sendable {
         "domainname", "cannot set a domainname without a uts namespace (add {\"type\": \"uts\"} to linux.namespaces)")
     }
     if let label = linux.mountLabel, !label.isEmpty {
-      throw fail("linux.mountLabel", "cella does not apply SELinux labels; remove the field")
+      throw fail("linux.mountLabel", "cella does not apply SELinux labels; remove the field", kind: .unsupported)
+    }
+    if linux.intelRdt != nil {
+      throw fail("linux.intelRdt", "cella does not manage Intel RDT (resctrl); remove the field", kind: .unsupported)
+    }
+    if linux.memoryPolicy != nil {
+      throw fail(
+        "linux.memoryPolicy", "cella does not set NUMA memory policies yet; remove the field", kind: .unsupported)
+    }
+    if let devices = linux.netDevices, !devices.isEmpty {
+      throw fail(
+        "linux.netDevices", "cella does not move network devices into containers yet; remove the field",
+        kind: .unsupported)
     }
     try checkMounts(spec.mounts ?? [])
     try checkHooks(spec.hooks)
@@ -126,14 +140,7 @@ public struct SpecValidator: Sendable {
     if !process.cwd.hasPrefix("/") {
       throw fail("process.cwd", "must be an absolute path, got \(quote(process.cwd))")
     }
-    // A label that is accepted but not applied would run the process unconfined while the caller
-    // believes it confined (runc and crun fail here too, on a host without the LSM).
-    if let profile = process.apparmorProfile, !profile.isEmpty {
-      throw fail("process.apparmorProfile", "cella does not apply AppArmor profiles; remove the field")
-    }
-    if let label = process.selinuxLabel, !label.isEmpty {
-      throw fail("process.selinuxLabel", "cella does not apply SELinux labels; remove the field")
-    }
+    try checkProcessUnsupported(process, field: "process")
     try checkProcessNumbers(process, field: "process")
     var seen: Set<String> = []
     for (i, rlimit) in (process.rlimits ?? []).enumerated() {
@@ -148,6 +155,40 @@ public struct SpecValidator: Sendable {
       }
     }
   }
+
+  /// Process fields cella does not apply: refused, naming the field, rather than accepted and ignored
+  /// (config.json's process, or exec's --process file with `field` "").
+  public func checkProcessUnsupported(_ process: Process, field: String) throws(OCIError) {
+    let prefix = field.isEmpty ? "" : "\(field)."
+    // A label accepted but not applied would run the process unconfined while the caller believes it
+    // confined. "unconfined" is what cella gives, so that one is honest (Docker sends it for
+    // --privileged and apparmor=unconfined).
+    if let profile = process.apparmorProfile, !profile.isEmpty, profile != Self.unconfinedProfile {
+      throw fail(
+        "\(prefix)apparmorProfile",
+        "cella does not apply AppArmor profiles; remove the field or set \(quote(Self.unconfinedProfile))",
+        kind: .unsupported)
+    }
+    if let label = process.selinuxLabel, !label.isEmpty {
+      throw fail("\(prefix)selinuxLabel", "cella does not apply SELinux labels; remove the field", kind: .unsupported)
+    }
+    if process.scheduler != nil {
+      throw fail(
+        "\(prefix)scheduler", "cella does not set scheduling policies yet; remove the field", kind: .unsupported)
+    }
+    if process.ioPriority != nil {
+      throw fail("\(prefix)ioPriority", "cella does not set I/O priorities yet; remove the field", kind: .unsupported)
+    }
+    if process.execCPUAffinity != nil {
+      throw fail(
+        "\(prefix)execCPUAffinity",
+        "cella does not set a CPU affinity around exec yet; remove the field (use linux.resources.cpu.cpus)",
+        kind: .unsupported)
+    }
+  }
+
+  /// The AppArmor profile name that means "no profile".
+  public static let unconfinedProfile = "unconfined"
 
   /// The numeric fields of a process (config.json's, or exec's --process file with `field` "").
   public func checkProcessNumbers(_ process: Process, field: String) throws(OCIError) {
@@ -345,7 +386,7 @@ public struct SpecValidator: Sendable {
     try IntegerRange.check(value, in: allowed, "\(file): \(field)")
   }
 
-  private func fail(_ field: String, _ text: String) -> OCIError {
-    OCIError("\(file): \(field): \(text)")
+  private func fail(_ field: String, _ text: String, kind: ErrorKind = .invalidArgument) -> OCIError {
+    OCIError("\(file): \(field): \(text)", kind: kind)
   }
 }

@@ -144,6 +144,7 @@ extension Lifecycle {
         process = try OCIJSON.decode(Process.self, from: bytes, file: file)
         var validator = SpecValidator(bundle: "")
         validator.file = file
+        try validator.checkProcessUnsupported(process, field: "")
         try validator.checkProcessNumbers(process, field: "")
       } catch { throw RuntimeError(error) }
     } else {

@@ -23,15 +23,21 @@ enum ExecCommand: Verb {
     FlagSpec("no-new-privs", "set no_new_privs"),
     FlagSpec("preserve-fds", value: true, "pass this many extra fds to the process"),
     FlagSpec("ignore-paused", "allow exec in a paused container"),
-    FlagSpec("apparmor", value: true, "AppArmor profile (accepted; this host has no AppArmor)"),
-    FlagSpec("process-label", value: true, "SELinux label (accepted; this host has no SELinux)"),
+    FlagSpec("apparmor", value: true, "AppArmor profile: only \"unconfined\" (cella applies no profile)"),
+    FlagSpec("process-label", value: true, "SELinux label: refused (cella applies no label)"),
   ]
 
   static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
     let log = global.logger
     guard let id = args.positionals.first else { throw RuntimeError("exec: missing container id") }
-    if args.has("apparmor") { log.warning("--apparmor: this host has no AppArmor; ignored") }
-    if args.has("process-label") { log.warning("--process-label: this host has no SELinux; ignored") }
+    // Accepting a label and not applying it would run the process unconfined behind the caller's back.
+    if let profile = args.string("apparmor"), !profile.isEmpty, profile != SpecValidator.unconfinedProfile {
+      throw RuntimeError(
+        "--apparmor: cella does not apply AppArmor profiles; omit the flag or pass \"unconfined\"", kind: .unsupported)
+    }
+    if let label = args.string("process-label"), !label.isEmpty {
+      throw RuntimeError("--process-label: cella does not apply SELinux labels; omit the flag", kind: .unsupported)
+    }
     var o = ExecOptions(id: id)
     o.processFile = args.string("process")
     o.args = args.rest

@@ -124,12 +124,19 @@ final class SpecCodingTests: XCTestCase {
     let again = try SpecLoader.decode(encoded)
     XCTAssertEqual(again, spec)
     XCTAssertEqual(OCIJSON.encode(again), encoded, "encoding must be stable")
-    // The labels are decoded and kept, but cella applies none of them, so validation refuses them.
-    var unlabelled = spec
-    unlabelled.process?.apparmorProfile = nil
-    unlabelled.process?.selinuxLabel = nil
-    unlabelled.linux?.mountLabel = nil
-    XCTAssertNoThrow(try permissiveValidator().validate(unlabelled))
+    // Labels, scheduling, RDT, memory policy and net devices are decoded and kept, but cella applies
+    // none of them, so validation refuses them; the rest validates.
+    var supported = spec
+    supported.process?.apparmorProfile = nil
+    supported.process?.selinuxLabel = nil
+    supported.process?.scheduler = nil
+    supported.process?.ioPriority = nil
+    supported.process?.execCPUAffinity = nil
+    supported.linux?.mountLabel = nil
+    supported.linux?.intelRdt = nil
+    supported.linux?.memoryPolicy = nil
+    supported.linux?.netDevices = nil
+    XCTAssertNoThrow(try permissiveValidator().validate(supported))
   }
 
   func testRoundTripMatchesFoundationsReading() throws {

@@ -37,4 +37,48 @@ final class SecurityLabelTests: RuntimeTestCase {
     b.editLinux { $0["mountLabel"] = "" }
     _ = env.output(b)
   }
+
+  /// Docker sends "unconfined" for --privileged and --security-opt apparmor=unconfined: that is what
+  /// cella gives, so it runs.
+  func testUnconfinedAppArmorProfileRuns() throws {
+    let b = try env.bundle(["true"])
+    b.editProcess { $0["apparmorProfile"] = "unconfined" }
+    _ = env.output(b)
+  }
+
+  func testSchedulingFieldsCellaDoesNotApplyAreRefused() throws {
+    for (key, value) in [
+      ("scheduler", ["policy": "SCHED_IDLE"] as [String: Any]),
+      ("ioPriority", ["class": "IOPRIO_CLASS_IDLE", "priority": 0]),
+      ("execCPUAffinity", ["initial": "0"]),
+    ] {
+      let b = try env.bundle(["true"])
+      b.editProcess { $0[key] = value }
+      assertRefused(b, field: "process.\(key)")
+    }
+  }
+
+  func testLinuxFieldsCellaDoesNotApplyAreRefused() throws {
+    for (key, value) in [
+      ("intelRdt", ["closID": "cella-t"] as Any), ("memoryPolicy", ["mode": "MPOL_BIND", "nodes": "0"] as Any),
+      ("netDevices", ["ct-nonexistent": [:] as [String: Any]] as Any),
+    ] {
+      let b = try env.bundle(["true"])
+      b.editLinux { $0[key] = value }
+      assertRefused(b, field: "linux.\(key)")
+    }
+  }
+
+  func testExecLabelFlagsAreRefusedExceptUnconfined() throws {
+    let b = try env.bundle(["sleep", "30"])
+    let id = env.newID()
+    XCTAssertEqual(env.create(b, id: id).status, 0)
+    XCTAssertEqual(env.rt(["start", id]).status, 0)
+    let refused = env.rt(["exec", "--apparmor", "acme", id, "true"])
+    assertOneErrorLine(refused, contains: ["--apparmor"])
+    assertOneErrorLine(
+      env.rt(["exec", "--process-label", "system_u:system_r:x:s0", id, "true"]), contains: ["--process-label"])
+    XCTAssertEqual(env.rt(["exec", "--apparmor", "unconfined", id, "true"]).status, 0)
+    XCTAssertEqual(env.rt(["delete", "--force", id]).status, 0)
+  }
 }
