@@ -39,6 +39,6 @@ let package = Package(
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore"]),
   ]
 )
