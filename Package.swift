@@ -30,7 +30,7 @@ let package = Package(
       dependencies: ["CellaRuntimeCore", "CellaErrors", "CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
     .executableTarget(
       name: "cella-runtime",
-      dependencies: ["CellaRuntimeCore", "CellaEngine"]
+      dependencies: ["CellaErrors", "CellaRuntimeCore", "CellaEngine"]
     ),
     // The fuzz target (Scripts/fuzz.sh); a plain build runs it over files given as arguments.
     .executableTarget(
@@ -38,6 +38,7 @@ let package = Package(
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),
+    .testTarget(name: "CellaRuntimeCLITests", dependencies: ["cella-runtime", "CellaErrors"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore"]),
   ]

@@ -33,9 +33,9 @@ public struct Creator {
     let configBytes: [UInt8]
     do { configBytes = try FileIO.read("\(bundle)/config.json") } catch {
       if error.errno == ENOENT {
-        throw RuntimeError("\(bundle)/config.json: no such file (is --bundle right?)")
+        throw RuntimeError("\(bundle)/config.json: no such file (is --bundle right?)", kind: .invalidArgument)
       }
-      throw RuntimeError("\(bundle)/config.json: \(error.reason)")
+      throw RuntimeError("\(bundle)/config.json: \(error.reason)", kind: .invalidArgument)
     }
     let cgroups = hostCgroups
     let decision = try Self.decide(
@@ -66,7 +66,8 @@ public struct Creator {
     _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     let threads = Processes.threadCount()
     if threads != 1 {
-      throw RuntimeError("internal: create must run single-threaded before clone, found \(threads) threads")
+      throw RuntimeError(
+        "internal: create must run single-threaded before clone, found \(threads) threads", kind: .internal)
     }
 
     log.step("cgroup path resolved")
@@ -110,11 +111,11 @@ public struct Creator {
         try cgroups.create(path) { dir throws(CgroupError) in
           do throws(RuntimeError) { try parents.add(dir) } catch { throw CgroupError(error.message) }
         }
-      } catch { throw RuntimeError(error.message) }
+      } catch { throw RuntimeError(error) }
     }
     do {
       if let resources { try cgroups.apply(path, resources) }
-    } catch { throw RuntimeError(error.message) }
+    } catch { throw RuntimeError(error) }
   }
 
   /// Undoes a failed create: kill init, remove the state directory, run poststop hooks if create got that far.
@@ -165,7 +166,7 @@ public struct Creator {
     plan.closeIdmapTrees()
     restore()
     if pid < 0 {
-      throw RuntimeError("clone the container's init: \(SysError.describe(cloneErrno))")
+      throw RuntimeError("clone the container's init", errno: cloneErrno)
     }
     record.pid = pid
     record.pidStartTime = ProcStat.read(pid)?.startTime ?? 0
@@ -173,7 +174,7 @@ public struct Creator {
     log.step("cloned")
     if let path = record.cgroupPath, !plan.selfJoinCgroup {
       // Before `go`: init unshares its cgroup namespace only once it is inside its cgroup.
-      do { try hostCgroups.join(path, pid: pid) } catch { throw RuntimeError(error.message) }
+      do { try hostCgroups.join(path, pid: pid) } catch { throw RuntimeError(error) }
     }
 
     log.step("init joined its cgroup")
@@ -188,7 +189,7 @@ public struct Creator {
       if let fd = received?.1, fd >= 0 {
         guard message == .console else {
           close(fd)
-          throw RuntimeError("internal: unexpected fd from init")
+          throw RuntimeError("internal: unexpected fd from init", kind: .internal)
         }
         if let consoleSocket {
           defer { close(fd) }
@@ -206,15 +207,15 @@ public struct Creator {
             "linux.resources.memory.limit: container init was killed by the OOM killer during set-up; the limit is too small to start the container",
             kind: .invalidArgument)
         }
-        throw RuntimeError("container init exited during set-up: \(describeExit(pid))")
-      case .error(let text):
+        throw RuntimeError("container init exited during set-up: \(describeExit(pid))", kind: .system)
+      case .error(let kind, let text):
         if hooksRan {
           // A createContainer hook (or anything after the hooks began) failed: runtime.md sends that
           // through destroy and the poststop hooks too.
           kill(initPID, SIGKILL)
           runPoststopAfterFailedCreate(spec, state: try stateJSON(record.state(status: .stopped)))
         }
-        throw RuntimeError(text)
+        throw RuntimeError(text, kind: kind)
       case .needMaps(let p):
         try writeMaps(pid: p, plan: plan)
         try send(parentEnd, .mapsWritten)
@@ -248,7 +249,7 @@ public struct Creator {
         _ = try? parentEnd.receive()
         return pid
       default:
-        throw RuntimeError("internal: unexpected message \(String(describing: message)) from init")
+        throw RuntimeError("internal: unexpected message \(String(describing: message)) from init", kind: .internal)
       }
     }
   }
@@ -266,7 +267,7 @@ public struct Creator {
   /// A listening socket in the state directory: `start` connects to it to release init.
   private func listenForStart(id: String) throws(RuntimeError) -> Int32 {
     let fd = Packet.socket()
-    if fd < 0 { throw RuntimeError("socket: \(SysError.describe(errno))") }
+    if fd < 0 { throw RuntimeError("socket", errno: errno) }
     let dir = open(store.directory(id), O_PATH | O_DIRECTORY | O_CLOEXEC)
     defer { if dir >= 0 { close(dir) } }
     // Bind through /proc/self/fd so that a long --root never overflows sun_path.
@@ -274,7 +275,7 @@ public struct Creator {
     if rc != 0 || listen(fd, 4) != 0 {
       let e = errno
       close(fd)
-      throw RuntimeError("listen on \(store.directory(id))/start.sock: \(SysError.describe(e))")
+      throw RuntimeError("listen on \(store.directory(id))/start.sock", errno: e)
     }
     return fd
   }
@@ -292,13 +293,13 @@ public struct Creator {
           let e = errno
           if fd >= 0 { close(fd) }
           close(own)
-          throw RuntimeError("linux.namespaces: join \(kind.rawValue) namespace \(path): \(SysError.describe(e))")
+          throw RuntimeError("linux.namespaces: join \(kind.rawValue) namespace \(path)", errno: e)
         }
         close(fd)
       } else if kind == .time {
         if cella_unshare(kind.cloneFlag) != 0 {
           close(own)
-          throw RuntimeError("linux.namespaces: new time namespace: \(SysError.describe(errno))")
+          throw RuntimeError("linux.namespaces: new time namespace", errno: errno)
         }
         var text = ""
         for (clock, offset) in (spec.linux?.timeOffsets ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -327,7 +328,8 @@ public struct Creator {
       if !plan.uidMap.isEmpty { try FileIO.write("/proc/\(pid)/uid_map", plan.uidMap) }
       if !plan.gidMap.isEmpty { try FileIO.write("/proc/\(pid)/gid_map", plan.gidMap) }
     } catch {
-      throw RuntimeError("linux.uidMappings/gidMappings: write \(error.path ?? "map"): \(error.reason)")
+      throw RuntimeError(
+        "linux.uidMappings/gidMappings: write \(error.path ?? "map"): \(error.reason)", kind: .invalidArgument)
     }
   }
 
@@ -387,12 +389,14 @@ extension Creator {
     } catch { throw RuntimeError(error) }
     if spec.process?.terminal == true && options.consoleSocket == nil && !options.foreground {
       throw RuntimeError(
-        "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false")
+        "process.terminal is true but no --console-socket was given; use --console-socket, or set \"terminal\": false",
+        kind: .invalidArgument)
     }
     var plan = try InitPlan(spec: spec, options: options)
     if plan.sharesHostMounts && (plan.newUserNamespace || plan.joins.contains { $0.kind == .user }) {
       throw RuntimeError(
-        "config.json: linux.namespaces: a user namespace needs a mount namespace too (the host's mounts are not its to change); add {\"type\": \"mount\"}"
+        "config.json: linux.namespaces: a user namespace needs a mount namespace too (the host's mounts are not its to change); add {\"type\": \"mount\"}",
+        kind: .invalidArgument
       )
     }
     let resources = DeviceRules.effective(spec.linux?.resources, devices: spec.linux?.devices ?? [])
@@ -400,7 +404,7 @@ extension Creator {
     do {
       cgroupPath = try Cgroups.resolvePath(spec.linux?.cgroupsPath, id: options.id, systemd: options.systemdCgroup)
       if let resources { try cgroups.validate(resources) }
-    } catch { throw RuntimeError("config.json: \(error.message)") }
+    } catch { throw RuntimeError("config.json: \(error.message)", kind: error.kind) }
     plan.cgroupPath = cgroupPath
     return CreateDecision(spec: spec, plan: plan, resources: resources, cgroupPath: cgroupPath)
   }

@@ -36,25 +36,30 @@ extension Lifecycle {
     let record = try store.load(options.id)
     let status = record.status
     guard status.canExec || (status == .paused && options.ignorePaused) else {
-      throw RuntimeError("cannot exec in container \"\(options.id)\": it is \(status.rawValue), not running")
+      throw RuntimeError(
+        "cannot exec in container \"\(options.id)\": it is \(status.rawValue), not running", kind: .invalidState)
     }
     let spec = try store.loadConfig(options.id)
     let plan = try execPlan(options, spec: spec)
     if plan.terminal && options.consoleSocket == nil && options.detach {
-      throw RuntimeError("exec --tty --detach needs --console-socket to receive the terminal")
+      throw RuntimeError("exec --tty --detach needs --console-socket to receive the terminal", kind: .invalidArgument)
     }
     guard let command = plan.args.first else {
-      throw RuntimeError("exec: no command given (pass it after the container id, or use --process)")
+      throw RuntimeError(
+        "exec: no command given (pass it after the container id, or use --process)", kind: .invalidArgument)
     }
 
     let pidfd = cella_pidfd_open(record.pid, 0)
     if pidfd < 0 {
-      throw RuntimeError("cannot exec in \"\(options.id)\": its init is gone (\(SysError.describe(errno)))")
+      throw RuntimeError(
+        "cannot exec in \"\(options.id)\": its init is gone (\(SysError.describe(errno)))", kind: .invalidState)
     }
     defer { close(pidfd) }
-    guard record.initIsAlive else { throw RuntimeError("cannot exec in \"\(options.id)\": its init has exited") }
+    guard record.initIsAlive else {
+      throw RuntimeError("cannot exec in \"\(options.id)\": its init has exited", kind: .invalidState)
+    }
     let rootFD = open("/proc/\(record.pid)/root", O_PATH | O_DIRECTORY | O_CLOEXEC)
-    if rootFD < 0 { throw RuntimeError("open the container's root: \(SysError.describe(errno))") }
+    if rootFD < 0 { throw RuntimeError("open the container's root", errno: errno) }
     defer { close(rootFD) }
     var nsFlags: Int32 = 0
     for kind in NamespaceKind.allCases
@@ -64,7 +69,7 @@ extension Lifecycle {
       nsFlags |= kind.cloneFlag
     }
     if Processes.threadCount() != 1 {
-      throw RuntimeError("internal: exec must run single-threaded before clone")
+      throw RuntimeError("internal: exec must run single-threaded before clone", kind: .internal)
     }
     _ = cella_prctl(Prctl.setDumpable, 0, 0, 0, 0)
     if !options.detach {
@@ -76,7 +81,7 @@ extension Lifecycle {
     let (parentEnd, childEnd) = try RuntimeError.wrap("socketpair") { try Packet.pair() }
     defer { parentEnd.close() }
     let child = cella_clone(0)
-    if child < 0 { throw RuntimeError("clone: \(SysError.describe(errno))") }
+    if child < 0 { throw RuntimeError("clone", errno: errno) }
     if child == 0 {
       parentEnd.close()
       ExecProcess.run(
@@ -111,10 +116,10 @@ extension Lifecycle {
           target = p
 
           try RuntimeError.wrap("exec") { try parentEnd.send(InitMessage.go) }
-        case .error(let text):
-          throw RuntimeError(text, exitCode: text.contains("not found") || text.contains("no such file") ? 127 : 126)
+        case .error(let kind, let text):
+          throw RuntimeError(text, kind: kind)
         default:
-          throw RuntimeError("internal: unexpected message from the exec process")
+          throw RuntimeError("internal: unexpected message from the exec process", kind: .internal)
         }
       }
     } catch {
@@ -126,9 +131,11 @@ extension Lifecycle {
       Glibc.kill(child, SIGKILL)
       _ = try? Processes.wait(child)
       if let master { close(master) }
-      throw (error as? RuntimeError) ?? RuntimeError("exec: \(error)")
+      throw (error as? RuntimeError) ?? RuntimeError("exec: \(error)", kind: .internal)
     }
-    if target == 0 { throw RuntimeError("exec: the process exited before it ran (\(describeExit(child)))") }
+    if target == 0 {
+      throw RuntimeError("exec: the process exited before it ran (\(describeExit(child)))", kind: .system)
+    }
     if let pidFile = options.pidFile { try writePIDFile(pidFile, target) }
     if options.detach { return 0 }
     let code = Foreground(pid: target, master: master).wait()
@@ -148,7 +155,9 @@ extension Lifecycle {
         try validator.checkProcessNumbers(process, field: "")
       } catch { throw RuntimeError(error) }
     } else {
-      guard var base = spec.process else { throw RuntimeError("config.json has no process to base exec on") }
+      guard var base = spec.process else {
+        throw RuntimeError("config.json has no process to base exec on", kind: .invalidArgument)
+      }
       base.args = o.args
       base.terminal = o.tty
       if let cwd = o.cwd { base.cwd = cwd }
@@ -162,10 +171,12 @@ extension Lifecycle {
       if let user = o.user {
         let parts = user.split(separator: ":")
         guard let uid = parts.first.flatMap({ UInt32($0) }), parts.count <= 2 else {
-          throw RuntimeError("--user \"\(user)\": use UID or UID:GID (numbers)")
+          throw RuntimeError("--user \"\(user)\": use UID or UID:GID (numbers)", kind: .invalidArgument)
         }
         let gid = parts.count == 2 ? UInt32(parts[1]) : nil
-        if parts.count == 2 && gid == nil { throw RuntimeError("--user \"\(user)\": GID must be a number") }
+        if parts.count == 2 && gid == nil {
+          throw RuntimeError("--user \"\(user)\": GID must be a number", kind: .invalidArgument)
+        }
         do {
           base.user.uid = try IntegerRange.check(uid, in: SpecValidator.ids, "--user UID")
           if let gid { base.user.gid = try IntegerRange.check(gid, in: SpecValidator.ids, "--user GID") }
@@ -203,14 +214,14 @@ enum ExecProcess {
       if let cgroup {
         // Before setns: the host's cgroup files are only visible from the host's mount namespace.
         do { try hostCgroups.joinSelf(cgroup.path, includeUnified: cgroup.includeUnified) } catch {
-          throw RuntimeError(error.message)
+          throw RuntimeError(error)
         }
       }
       if nsFlags != 0 && cella_setns(pidfd, nsFlags) != 0 {
-        throw RuntimeError("join the container's namespaces: \(SysError.describe(errno))")
+        throw RuntimeError("join the container's namespaces", errno: errno)
       }
       let child = fork()
-      if child < 0 { throw RuntimeError("fork into the container's pid namespace: \(SysError.describe(errno))") }
+      if child < 0 { throw RuntimeError("fork into the container's pid namespace", errno: errno) }
       if child > 0 {
         try? channel.send(.initPID(child))
         _exit(0)
@@ -220,7 +231,7 @@ enum ExecProcess {
       guard case .go? = try? channel.receiveMessage() else { _exit(1) }
       // The namespace's root is the container's only after pivot_root; --no-pivot needs the chroot.
       if fchdir(rootFD) != 0 || chroot(".") != 0 {
-        throw RuntimeError("enter the container's root: \(SysError.describe(errno))")
+        throw RuntimeError("enter the container's root", errno: errno)
       }
       close(rootFD)
       close(pidfd)
@@ -234,8 +245,8 @@ enum ExecProcess {
       }
       try ProcessLauncher.exec(plan, executable: executable, runtime: channel)
     } catch let error as RuntimeError {
-      try? channel.send(.error(error.message))
-      _exit(error.exitCode == 0 ? 1 : error.exitCode)
+      try? channel.send(.error(error.kind, error.message))
+      _exit(1)
     } catch {
       _exit(1)
     }

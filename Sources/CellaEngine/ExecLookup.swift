@@ -1,3 +1,4 @@
+import CellaErrors
 import CellaRuntimeCore
 import CellaSys
 import Glibc
@@ -6,8 +7,8 @@ import Glibc
 enum ExecLookup {
   static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-  /// Resolves `command` against PATH from `env`; throws "executable file not found", "no such file or
-  /// directory" or "permission denied" (exit codes 127 and 126).
+  /// Resolves `command` against PATH from `env`; throws "executable file not found" or "no such file or
+  /// directory" (executableNotFound) or "permission denied" (executableNotRunnable).
   static func resolve(_ command: String, env: [String]) throws(RuntimeError) -> String {
     if command.contains("/") {
       try check(command)
@@ -22,18 +23,23 @@ enum ExecLookup {
       if st.st_mode & 0o111 != 0 { return candidate }
       denied = true
     }
-    if denied { throw RuntimeError("exec: \"\(command)\": permission denied", exitCode: 126) }
-    throw RuntimeError("exec: \"\(command)\": executable file not found in $PATH", exitCode: 127)
+    if denied { throw RuntimeError("exec: \"\(command)\": permission denied", kind: .executableNotRunnable) }
+    throw RuntimeError("exec: \"\(command)\": executable file not found in $PATH", kind: .executableNotFound)
   }
 
   private static func check(_ path: String) throws(RuntimeError) {
     var st = stat()
     if stat(path, &st) != 0 {
       let e = errno
-      throw RuntimeError("exec \(path): \(SysError.describe(e))", exitCode: e == ENOENT || e == ENOTDIR ? 127 : 126)
+      throw RuntimeError("exec \(path): \(SysError.describe(e))", kind: executableKind(errno: e))
     }
     if st.st_mode & S_IFMT != S_IFREG || st.st_mode & 0o111 == 0 {
-      throw RuntimeError("exec \(path): permission denied", exitCode: 126)
+      throw RuntimeError("exec \(path): permission denied", kind: .executableNotRunnable)
     }
+  }
+
+  /// Why an executable could not be run, from the errno of stat or execve.
+  static func executableKind(errno e: Int32) -> ErrorKind {
+    e == ENOENT || e == ENOTDIR ? .executableNotFound : .executableNotRunnable
   }
 }

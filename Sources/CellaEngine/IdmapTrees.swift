@@ -1,4 +1,5 @@
 import CShims
+import CellaErrors
 import CellaOCI
 import CellaRuntimeCore
 import CellaSys
@@ -35,7 +36,7 @@ package extension InitPlan {
     let cloneFlags =
       MountAPI.openTreeClone | MountAPI.openTreeCloexec | (m.flags & MS.rec != 0 ? MountAPI.atRecursive : 0)
     let tree = cella_open_tree(AT_FDCWD, m.source, cloneFlags)
-    if tree < 0 { throw RuntimeError("\(what): open_tree \(m.source): \(SysError.describe(errno))") }
+    if tree < 0 { throw RuntimeError("\(what): open_tree \(m.source)", errno: errno) }
     let rc = cella_mount_setattr(
       tree, "", MountAPI.atEmptyPath | (request.recursive ? MountAPI.atRecursive : 0), MountAttr.idmap, 0, 0,
       UInt64(userns))
@@ -43,7 +44,9 @@ package extension InitPlan {
       let e = errno
       close(tree)
       let hint = e == EINVAL ? " (the filesystem of \(m.source) may not support idmapped mounts)" : ""
-      throw RuntimeError("\(what): mount_setattr: \(SysError.describe(e))\(hint)")
+      throw RuntimeError(
+        "\(what): mount_setattr: \(SysError.describe(e))\(hint)",
+        kind: e == EINVAL ? .unsupported : ErrorKind.from(errno: e))
     }
     return tree
   }
@@ -53,7 +56,7 @@ package extension InitPlan {
     switch source {
     case .path(let path):
       let fd = open(path, O_RDONLY | O_CLOEXEC)
-      if fd < 0 { throw RuntimeError("\(what): open \(path): \(SysError.describe(errno))") }
+      if fd < 0 { throw RuntimeError("\(what): open \(path)", errno: errno) }
       return fd
     case .maps(let uid, let gid):
       return try mappedUserNamespace(uid: uid, gid: gid, what: what)
@@ -64,7 +67,7 @@ package extension InitPlan {
   /// write its maps and open it, then exits.
   private static func mappedUserNamespace(uid: String, gid: String, what: String) throws(RuntimeError) -> Int32 {
     var pipe: [Int32] = [-1, -1]
-    if cella_pipe2(&pipe, O_CLOEXEC) != 0 { throw RuntimeError("\(what): pipe: \(SysError.describe(errno))") }
+    if cella_pipe2(&pipe, O_CLOEXEC) != 0 { throw RuntimeError("\(what): pipe", errno: errno) }
     let pid = cella_clone(UInt64(UInt32(bitPattern: NamespaceKind.user.cloneFlag)))
     if pid == 0 {
       close(pipe[1])
@@ -78,15 +81,15 @@ package extension InitPlan {
       close(pipe[1])
       if pid > 0 { _ = try? Processes.wait(pid) }
     }
-    if pid < 0 { throw RuntimeError("\(what): clone a user namespace: \(SysError.describe(cloneErrno))") }
+    if pid < 0 { throw RuntimeError("\(what): clone a user namespace", errno: cloneErrno) }
     do {
       try FileIO.write("/proc/\(pid)/uid_map", uid)
       try FileIO.write("/proc/\(pid)/gid_map", gid)
     } catch {
-      throw RuntimeError("\(what): write \(error.path ?? "map"): \(error.reason)")
+      throw RuntimeError("\(what): write \(error.path ?? "map"): \(error.reason)", kind: .invalidArgument)
     }
     let fd = open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC)
-    if fd < 0 { throw RuntimeError("\(what): open the mapping's user namespace: \(SysError.describe(errno))") }
+    if fd < 0 { throw RuntimeError("\(what): open the mapping's user namespace", errno: errno) }
     return fd
   }
 }

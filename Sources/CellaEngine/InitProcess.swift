@@ -15,8 +15,8 @@ enum InitProcess {
     do {
       try setUp(plan: plan, channel: channel, listener: listener)
     } catch {
-      try? channel.send(.error(error.message))
-      _exit(error.exitCode == 0 ? 1 : error.exitCode)
+      try? channel.send(.error(error.kind, error.message))
+      _exit(1)
     }
     _exit(1)
   }
@@ -25,7 +25,7 @@ enum InitProcess {
     let got: InitMessage?
     do { got = try channel.receiveMessage() } catch { _exit(1) }
     guard let got else { _exit(1) }  // the runtime is gone: nobody will clean up after us, so stop now
-    if got != wanted { throw RuntimeError("init: expected \(wanted), got \(got)") }
+    if got != wanted { throw RuntimeError("init: expected \(wanted), got \(got)", kind: .internal) }
   }
 
   private static func setUp(plan: InitPlan, channel: Packet, listener: Int32) throws(RuntimeError) {
@@ -42,7 +42,7 @@ enum InitProcess {
         let files = plan.selfJoinFiles.split(separator: 0).map {
           String(decoding: $0.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        throw RuntimeError("join cgroup: write \(files[Int(failed) - 1]): \(SysError.describe(e))")
+        throw RuntimeError("join cgroup: write \(files[Int(failed) - 1])", errno: e)
       }
     }
 
@@ -50,16 +50,16 @@ enum InitProcess {
       for (kind, path) in plan.joins {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
-          throw RuntimeError("linux.namespaces: open \(kind.rawValue) namespace \(path): \(SysError.describe(errno))")
+          throw RuntimeError("linux.namespaces: open \(kind.rawValue) namespace \(path)", errno: errno)
         }
         if cella_setns(fd, kind.cloneFlag) != 0 {
-          throw RuntimeError("linux.namespaces: join \(kind.rawValue) namespace \(path): \(SysError.describe(errno))")
+          throw RuntimeError("linux.namespaces: join \(kind.rawValue) namespace \(path)", errno: errno)
         }
         close(fd)
       }
       if plan.unshareFlags != 0 {
         if cella_unshare(plan.unshareFlags) != 0 {
-          throw RuntimeError("unshare namespaces: \(SysError.describe(errno))")
+          throw RuntimeError("unshare namespaces", errno: errno)
         }
         if plan.newUserNamespace {
           try RuntimeError.wrap("init") { try channel.send(.needMaps(pid: getpid())) }
@@ -68,7 +68,7 @@ enum InitProcess {
       }
       if plan.forkAfterUnshare {
         let child = fork()
-        if child < 0 { throw RuntimeError("fork into the new pid namespace: \(SysError.describe(errno))") }
+        if child < 0 { throw RuntimeError("fork into the new pid namespace", errno: errno) }
         if child > 0 {
           try? channel.send(.initPID(child))
           _exit(0)
@@ -76,11 +76,11 @@ enum InitProcess {
       }
     }
     if plan.newCgroupNamespace && cella_unshare(NamespaceKind.cgroup.cloneFlag) != 0 {
-      throw RuntimeError("unshare the cgroup namespace: \(SysError.describe(errno))")
+      throw RuntimeError("unshare the cgroup namespace", errno: errno)
     }
     if plan.newUserNamespace {
       if cella_setresgid(0, 0, 0) != 0 || cella_setresuid(0, 0, 0) != 0 {
-        throw RuntimeError("linux.uidMappings: container uid/gid 0 must be mapped: \(SysError.describe(errno))")
+        throw RuntimeError("linux.uidMappings: container uid/gid 0 must be mapped", errno: errno)
       }
     }
     // Still privileged in the namespace's owner (a new user namespace included), before any user switch.
@@ -104,24 +104,27 @@ enum InitProcess {
     try rootfs.pivot()
     try rootfs.finish()
     if let hostname = plan.hostname, sethostname(hostname, hostname.utf8.count) != 0 {
-      throw RuntimeError("hostname \"\(hostname)\": \(SysError.describe(errno))")
+      throw RuntimeError("hostname \"\(hostname)\"", errno: errno)
     }
     if let domain = plan.domainname, setdomainname(domain, domain.utf8.count) != 0 {
-      throw RuntimeError("domainname \"\(domain)\": \(SysError.describe(errno))")
+      throw RuntimeError("domainname \"\(domain)\"", errno: errno)
     }
     try ProcessLauncher.applyRlimits(plan.process)
     if let p = plan.personality, cella_personality(UInt(p)) < 0 {
-      throw RuntimeError("linux.personality: \(SysError.describe(errno))")
+      throw RuntimeError("linux.personality", errno: errno)
     }
     if !plan.noNewKeyring && cella_join_session_keyring("_ses.\(plan.id)") < 0 && errno != ENOSYS {
-      throw RuntimeError("create a session keyring: \(SysError.describe(errno)) (--no-new-keyring skips it)")
+      throw RuntimeError(
+        "create a session keyring: \(SysError.describe(errno)) (--no-new-keyring skips it)", kind: .system)
     }
     try ProcessLauncher.enterCwd(plan.process.cwd)
-    guard let command = plan.process.args.first else { throw RuntimeError("process.args is empty") }
+    guard let command = plan.process.args.first else {
+      throw RuntimeError("process.args is empty", kind: .invalidArgument)
+    }
     let executable: String
     do { executable = try ExecLookup.resolve(command, env: plan.process.env) } catch {
       // Docker's words stay in the message (clients match them); the field says where to look.
-      throw RuntimeError("process.args[0]: \(error.message)", exitCode: error.exitCode)
+      throw RuntimeError("process.args[0]: \(error.message)", kind: error.kind)
     }
     if plan.process.terminal {
       let master = try Console.attach(size: plan.process.consoleSize)
@@ -145,8 +148,8 @@ enum InitProcess {
       try HookRunner.run(plan.startContainerHooks, point: .startContainer, state: startState)
       try ProcessLauncher.exec(plan.process, executable: executable, runtime: reply)
     } catch {
-      try? reply.send(.error(error.message))
-      _exit(error.exitCode == 0 ? 1 : error.exitCode)
+      try? reply.send(.error(error.kind, error.message))
+      _exit(1)
     }
   }
 }

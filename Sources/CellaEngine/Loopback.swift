@@ -56,25 +56,26 @@ enum Loopback {
   /// Sets `lo` up in the calling process's network namespace (needs CAP_NET_ADMIN over it).
   static func bringUp() throws(RuntimeError) {
     let index = if_nametoindex("lo")
-    if index == 0 { throw RuntimeError("network namespace: find lo: \(SysError.describe(errno))") }
+    if index == 0 { throw RuntimeError("network namespace: find lo", errno: errno) }
     let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Netlink.protocolRoute)
-    if fd < 0 { throw RuntimeError("network namespace: netlink socket: \(SysError.describe(errno))") }
+    if fd < 0 { throw RuntimeError("network namespace: netlink socket", errno: errno) }
     defer { close(fd) }
     let sequence: UInt32 = 1
     let request = upRequest(index: Int32(bitPattern: index), sequence: sequence)
     // An unbound netlink socket sends to the kernel.
     if request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) != request.count {
-      throw RuntimeError("network namespace: bring lo up: send: \(SysError.describe(errno))")
+      throw RuntimeError("network namespace: bring lo up: send", errno: errno)
     }
     var reply = [UInt8](repeating: 0, count: 512)
     while true {
       let n = reply.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
       if n < 0 && errno == EINTR { continue }
       if n <= 0 {
-        throw RuntimeError("network namespace: bring lo up: recv: \(n < 0 ? SysError.describe(errno) : "no answer")")
+        throw RuntimeError(
+          "network namespace: bring lo up: recv: \(n < 0 ? SysError.describe(errno) : "no answer")", kind: .system)
       }
       guard let error = answer(Array(reply.prefix(n)), sequence: sequence) else { continue }
-      if error != 0 { throw RuntimeError("network namespace: bring lo up: \(SysError.describe(error))") }
+      if error != 0 { throw RuntimeError("network namespace: bring lo up", errno: error) }
       return
     }
   }

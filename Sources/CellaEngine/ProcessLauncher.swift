@@ -13,7 +13,7 @@ enum ProcessLauncher {
       var rl = rlimit(rlim_cur: rlim_t(limit.soft), rlim_max: rlim_t(limit.hard))
       if setrlimit(__rlimit_resource_t(UInt32(limit.resource)), &rl) != 0 {
         let hint = errno == EPERM ? " (raising a hard limit needs CAP_SYS_RESOURCE, which this host withholds)" : ""
-        throw RuntimeError("\(field).rlimits \(limit.name): \(SysError.describe(errno))\(hint)")
+        throw RuntimeError("\(field).rlimits \(limit.name): \(SysError.describe(errno))\(hint)", kind: .invalidArgument)
       }
     }
   }
@@ -24,13 +24,14 @@ enum ProcessLauncher {
     defer { close(root) }
     let fd: Int32
     do { fd = try InRoot.mkdirAll(root: root, cwd) } catch {
-      throw RuntimeError("\(field) \(cwd): \(error.reason) (the cwd must be a directory inside the container)")
+      throw RuntimeError(
+        "\(field) \(cwd): \(error.reason) (the cwd must be a directory inside the container)", kind: .invalidArgument)
     }
     defer { close(fd) }
-    if fchdir(fd) != 0 { throw RuntimeError("\(field) \(cwd): \(SysError.describe(errno))") }
+    if fchdir(fd) != 0 { throw RuntimeError("\(field) \(cwd)", errno: errno) }
     var buf = [CChar](repeating: 0, count: 4096)
     guard getcwd(&buf, buf.count) != nil, buf[0] == CChar(UInt8(ascii: "/")) else {
-      throw RuntimeError("\(field) \(cwd): resolves outside the container's root")
+      throw RuntimeError("\(field) \(cwd): resolves outside the container's root", kind: .invalidArgument)
     }
   }
 
@@ -63,12 +64,14 @@ enum ProcessLauncher {
     let envp = p.env.map { strdup($0) } + [nil]
     execve(executable, argv, envp)
     let e = errno
-    throw RuntimeError("exec \(executable): \(SysError.describe(e))", exitCode: e == ENOENT ? 127 : 126)
+    throw RuntimeError("exec \(executable): \(SysError.describe(e))", kind: ExecLookup.executableKind(errno: e))
   }
 
   private static func loadSeccomp(_ filter: CompiledSeccomp, runtime: Packet) throws(RuntimeError) {
     let listener: Int32
-    do { listener = try SeccompLoader.load(filter) } catch { throw RuntimeError("linux.seccomp: \(error.message)") }
+    do { listener = try SeccompLoader.load(filter) } catch {
+      throw RuntimeError("linux.seccomp: \(error.message)", kind: error.kind)
+    }
     if listener >= 0 {
       // One sendmsg: a profile that notifies on sendmsg itself would wait for a listener that never gets the fd.
       try RuntimeError.wrap("linux.seccomp: pass the notify fd") {
@@ -83,15 +86,15 @@ enum ProcessLauncher {
   static func dropPrivileges(_ p: ProcessPlan) throws(RuntimeError) {
     if let caps = p.capabilities {
       _ = cella_prctl(Prctl.setKeepCaps, 1, 0, 0, 0)
-      do { try Capabilities.applyBounding(caps) } catch { throw RuntimeError(error.message) }
+      do { try Capabilities.applyBounding(caps) } catch { throw RuntimeError(error) }
     }
     try becomeUser(p)
     if let caps = p.capabilities {
-      do { try Capabilities.applySets(caps) } catch { throw RuntimeError(error.message) }
+      do { try Capabilities.applySets(caps) } catch { throw RuntimeError(error) }
       _ = cella_prctl(Prctl.setKeepCaps, 0, 0, 0, 0)
     }
     if p.noNewPrivileges && cella_prctl(Prctl.setNoNewPrivs, 1, 0, 0, 0) != 0 {
-      throw RuntimeError("process.noNewPrivileges: \(SysError.describe(errno))")
+      throw RuntimeError("process.noNewPrivileges", errno: errno)
     }
   }
 
@@ -99,13 +102,13 @@ enum ProcessLauncher {
   static func becomeUser(_ p: ProcessPlan) throws(RuntimeError) {
     var groups = p.additionalGids.map { gid_t($0) }
     if setgroups(groups.count, &groups) != 0 && !(errno == EPERM && groups.isEmpty) {
-      throw RuntimeError("process.user.additionalGids: setgroups: \(SysError.describe(errno))")
+      throw RuntimeError("process.user.additionalGids: setgroups", errno: errno)
     }
     if cella_setresgid(p.gid, p.gid, p.gid) != 0 {
-      throw RuntimeError("process.user.gid \(p.gid): \(SysError.describe(errno))")
+      throw RuntimeError("process.user.gid \(p.gid)", errno: errno)
     }
     if cella_setresuid(p.uid, p.uid, p.uid) != 0 {
-      throw RuntimeError("process.user.uid \(p.uid): \(SysError.describe(errno))")
+      throw RuntimeError("process.user.uid \(p.uid)", errno: errno)
     }
   }
 }

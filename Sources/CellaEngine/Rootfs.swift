@@ -26,7 +26,7 @@ struct Rootfs {
     }
     for (i, m) in plan.mounts.enumerated() {
       do { try mountOne(m) } catch {
-        throw RuntimeError("mounts[\(i)] (\(m.destination)): \(error.message)")
+        throw RuntimeError("mounts[\(i)] (\(m.destination)): \(error.message)", kind: error.kind)
       }
     }
     if plan.setupDev { try setupDevSymlinks() }
@@ -164,7 +164,7 @@ struct Rootfs {
     defer { close(dst) }
     let flags = MountAPI.moveMountFromEmptyPath | MountAPI.moveMountToEmptyPath
     if cella_move_mount(m.idmapTree, "", dst, "", flags) != 0 {
-      throw RuntimeError("idmap: move_mount: \(SysError.describe(errno))")
+      throw RuntimeError("idmap: move_mount", errno: errno)
     }
   }
 
@@ -257,14 +257,14 @@ struct Rootfs {
     if FileIO.exists("/proc/kcore") { links.append(("/proc/kcore", "core")) }
     for (target, name) in links {
       if symlinkat(target, dev, name) != 0 && errno != EEXIST {
-        throw RuntimeError("create /dev/\(name): \(SysError.describe(errno))")
+        throw RuntimeError("create /dev/\(name)", errno: errno)
       }
     }
   }
 
   private func createDevice(_ d: DeviceStep) throws(RuntimeError) {
     let parts = InRoot.components(d.path)
-    guard let name = parts.last else { throw RuntimeError("linux.devices: bad path \(d.path)") }
+    guard let name = parts.last else { throw RuntimeError("linux.devices: bad path \(d.path)", kind: .invalidArgument) }
     let parent = try RuntimeError.wrap("device \(d.path)") {
       try InRoot.mkdirAll(root: rootFD, "/" + parts.dropLast().joined(separator: "/"))
     }
@@ -272,15 +272,15 @@ struct Rootfs {
     _ = unlinkat(parent, name, 0)
     if mknodat(parent, name, d.type | d.mode, dev_t(cella_makedev(d.major, d.minor))) == 0 {
       if fchownat(parent, name, d.uid, d.gid, AT_SYMLINK_NOFOLLOW) != 0 {
-        throw RuntimeError("chown \(d.path): \(SysError.describe(errno))")
+        throw RuntimeError("chown \(d.path)", errno: errno)
       }
       _ = fchmodat(parent, name, d.mode, 0)
       return
     }
-    guard errno == EPERM else { throw RuntimeError("mknod \(d.path): \(SysError.describe(errno))") }
+    guard errno == EPERM else { throw RuntimeError("mknod \(d.path)", errno: errno) }
     // In a user namespace mknod is refused: bind the host's node instead.
     let fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
-    if fd < 0 { throw RuntimeError("create \(d.path): \(SysError.describe(errno))") }
+    if fd < 0 { throw RuntimeError("create \(d.path)", errno: errno) }
     close(fd)
     let target = try RuntimeError.wrap("device \(d.path)") { try InRoot.open(root: rootFD, d.path) }
     defer { close(target) }
@@ -293,6 +293,6 @@ struct Rootfs {
     _ source: String?, _ target: String, _ type: String?, _ flags: UInt, data: String = "", step: String
   ) throws(RuntimeError) {
     let rc = Glibc.mount(source, target, type, flags, data.isEmpty ? nil : data)
-    if rc != 0 { throw RuntimeError("\(step): \(SysError.describe(errno))") }
+    if rc != 0 { throw RuntimeError("\(step)", errno: errno) }
   }
 }

@@ -10,7 +10,7 @@ extension Rootfs {
   /// A readable fd of the directory `fd` (an O_PATH fd) refers to.
   func openDirectory(_ fd: Int32, step: String) throws(RuntimeError) -> Int32 {
     let dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dir < 0 { throw RuntimeError("\(step): \(SysError.describe(errno))") }
+    if dir < 0 { throw RuntimeError("\(step)", errno: errno) }
     return dir
   }
 
@@ -27,7 +27,7 @@ extension Rootfs {
     let listFD = dup(src)
     guard listFD >= 0, let dir = fdopendir(listFD) else {
       if listFD >= 0 { close(listFD) }
-      throw RuntimeError("tmpcopyup: list \(path): \(SysError.describe(errno))")
+      throw RuntimeError("tmpcopyup: list \(path)", errno: errno)
     }
     defer { closedir(dir) }
     while let entry = readdir(dir) {
@@ -41,7 +41,7 @@ extension Rootfs {
 
   private func copyEntry(_ name: String, from src: Int32, to dst: Int32, path: String) throws(RuntimeError) {
     func fail(_ what: String) -> RuntimeError {
-      RuntimeError("tmpcopyup: \(what) \(path): \(SysError.describe(errno))")
+      RuntimeError("tmpcopyup: \(what) \(path)", errno: errno)
     }
     var st = stat()
     if fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) != 0 { throw fail("stat") }
@@ -71,7 +71,7 @@ extension Rootfs {
         if n < 0 { throw fail("read") }
         if n == 0 { break }
         do { try FileIO.writeAll(fd: to, Array(buffer[0..<n]), path: path) } catch {
-          throw RuntimeError("tmpcopyup: write \(path): \(error.reason)")
+          throw RuntimeError("tmpcopyup: write \(path): \(error.reason)", kind: error.kind)
         }
       }
       if fchown(to, st.st_uid, st.st_gid) != 0 || fchmod(to, mode) != 0 { throw fail("set owner and mode of") }

@@ -53,10 +53,12 @@ extension StateStore {
   /// Runs `body` with the store's parent list, holding the store lock.
   package func withCgroupParents<T>(_ body: (inout CgroupParents) throws(RuntimeError) -> T) throws(RuntimeError) -> T {
     let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd < 0 { throw RuntimeError("cannot open \(root): \(SysError.describe(errno)) (check --root)") }
+    if fd < 0 {
+      throw RuntimeError("cannot open \(root): \(SysError.describe(errno)) (check --root)", kind: .invalidArgument)
+    }
     defer { close(fd) }
     while flock(fd, LOCK_EX) != 0 {
-      if errno != EINTR { throw RuntimeError("cannot lock \(root): \(SysError.describe(errno))") }
+      if errno != EINTR { throw RuntimeError("cannot lock \(root)", errno: errno) }
     }
     let file = "\(root)/.cgroup-parents.json"
     // A damaged list only costs leftover empty parents, never a container: read it as empty.

@@ -22,8 +22,8 @@ extension DefaultConfig {
     let bytes = DefaultSpec.encode(try make())
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     if fd < 0 {
-      if errno == EEXIST { throw RuntimeError("\(path) exists; remove it first") }
-      throw RuntimeError("create \(path): \(SysError.describe(errno))")
+      if errno == EEXIST { throw RuntimeError("\(path) exists; remove it first", kind: .alreadyExists) }
+      throw RuntimeError("create \(path)", errno: errno)
     }
     defer { close(fd) }
     try RuntimeError.wrap("write \(path)") { try FileIO.writeAll(fd: fd, bytes, path: path) }

@@ -12,7 +12,7 @@ extension Lifecycle {
   public func delete(id: String, force: Bool) throws(RuntimeError) {
     guard store.exists(id) else {
       if force { return }
-      throw RuntimeError("container \"\(id)\" does not exist")
+      throw RuntimeError("container \"\(id)\" does not exist", kind: .notFound)
     }
     let lock = try store.lock(id)
     defer { close(lock) }
@@ -27,7 +27,8 @@ extension Lifecycle {
     if !status.canDelete {
       guard force else {
         throw RuntimeError(
-          "cannot delete container \"\(id)\": it is \(status.rawValue), not stopped (kill it first, or use --force)")
+          "cannot delete container \"\(id)\": it is \(status.rawValue), not stopped (kill it first, or use --force)",
+          kind: .invalidState)
       }
       if status == .paused, let path = record.cgroupPath { try? hostCgroups.thaw(path) }
       signalAll(record, SIGKILL)
@@ -61,7 +62,8 @@ extension Lifecycle {
     guard record.initIsAlive else { return }
     if !ExitWait.all([pidfd], timeoutMillis: Self.exitTimeoutMillis) {
       throw RuntimeError(
-        "container \"\(record.id)\" (pid \(record.pid)) did not die within \(Self.exitTimeoutMillis / 1000)s of SIGKILL"
+        "container \"\(record.id)\" (pid \(record.pid)) did not die within \(Self.exitTimeoutMillis / 1000)s of SIGKILL",
+        kind: .system
       )
     }
   }
@@ -87,7 +89,7 @@ extension Lifecycle {
       for h in members { _ = cella_pidfd_send_signal(h.fd, SIGKILL, 0) }
       if !ExitWait.all(members.map(\.fd), timeoutMillis: max(0, deadline - monotonicMillis())) { break }
     }
-    do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
+    do { try cgroups.destroy(path) } catch { throw RuntimeError(error) }
     try store.withCgroupParents { parents throws(RuntimeError) in
       try parents.removeEmpty(above: cgroups.directories(path))
     }

@@ -8,8 +8,10 @@ extension Lifecycle {
   /// One `events --stats` line in runc's shape: {"type":"stats","id":…,"data":{…}}.
   public func statsEvent(id: String) throws(RuntimeError) -> String {
     let record = try store.load(id)
-    guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
-    guard record.status != .stopped else { throw RuntimeError("container \"\(id)\" is stopped") }
+    guard let path = record.cgroupPath else {
+      throw RuntimeError("container \"\(id)\" has no cgroup", kind: .invalidState)
+    }
+    guard record.status != .stopped else { throw RuntimeError("container \"\(id)\" is stopped", kind: .invalidState) }
     let stats = hostCgroups.stats(path)
     let data = String(decoding: OCIJSON.encode(stats, pretty: false, trailingNewline: false), as: UTF8.self)
     return "{\"type\":\"stats\",\"id\":\(jsonQuote(id)),\"data\":\(data)}"
@@ -19,7 +21,9 @@ extension Lifecycle {
   /// OOM-kills in the container, until it stops. `emit` receives each JSON line.
   public func events(id: String, intervalMillis: Int64, emit: (String) -> Void) throws(RuntimeError) {
     let record = try store.load(id)
-    guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
+    guard let path = record.cgroupPath else {
+      throw RuntimeError("container \"\(id)\" has no cgroup", kind: .invalidState)
+    }
     let cgroups = hostCgroups
     let oomFD = (try? cgroups.oomEventFD(path)) ?? -1
     defer { if oomFD >= 0 { close(oomFD) } }

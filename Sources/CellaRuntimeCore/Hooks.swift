@@ -31,11 +31,11 @@ package enum HookRunner {
   static func runOne(_ hook: Hook, label: String, state: String) throws(RuntimeError) {
     var input: [Int32] = [0, 0]
     var output: [Int32] = [0, 0]
-    guard cella_pipe2(&input, O_CLOEXEC) == 0 else { throw RuntimeError("\(label): pipe: \(SysError.describe(errno))") }
+    guard cella_pipe2(&input, O_CLOEXEC) == 0 else { throw RuntimeError("\(label): pipe", errno: errno) }
     guard cella_pipe2(&output, O_CLOEXEC) == 0 else {
       close(input[0])
       close(input[1])
-      throw RuntimeError("\(label): pipe: \(SysError.describe(errno))")
+      throw RuntimeError("\(label): pipe", errno: errno)
     }
     let argv = (hook.args?.isEmpty ?? true) ? [hook.path] : hook.args!
     let pid: pid_t
@@ -44,7 +44,7 @@ package enum HookRunner {
         path: hook.path, argv: argv, env: hook.env ?? [], stdin: input[0], stdout: output[1], stderr: output[1])
     } catch {
       [input[0], input[1], output[0], output[1]].forEach { close($0) }
-      throw RuntimeError("\(label): \(error.description)")
+      throw RuntimeError("\(label): \(error.description)", kind: error.kind)
     }
     close(input[0])
     close(output[1])
@@ -101,15 +101,17 @@ package enum HookRunner {
     if timedOut {
       kill(pid, SIGKILL)
       _ = try? Processes.wait(pid)
-      throw RuntimeError("\(label): timed out after \(hook.timeout ?? 0)s and was killed")
+      throw RuntimeError("\(label): timed out after \(hook.timeout ?? 0)s and was killed", kind: .system)
     }
     let status: Int32
-    do { status = try Processes.wait(pid) } catch { throw RuntimeError("\(label): wait: \(error.reason)") }
+    do { status = try Processes.wait(pid) } catch {
+      throw RuntimeError("\(label): wait: \(error.reason)", kind: error.kind)
+    }
     let code = Processes.exitCode(status: status)
     if code != 0 {
       let text = String(decoding: captured, as: UTF8.self).trimmingCharacters(in: " \n\t")
       let tail = text.isEmpty ? "" : ": " + String(text.suffix(400)).replacingNewlines()
-      throw RuntimeError("\(label) failed with exit status \(code)\(tail)")
+      throw RuntimeError("\(label) failed with exit status \(code)\(tail)", kind: .system)
     }
   }
 }

@@ -25,17 +25,17 @@ package enum HostRootfs {
   /// original tree), calling `record` with the new mount before it is attached.
   package static func bind(_ path: String, record: (HostMount) throws(RuntimeError) -> Void) throws(RuntimeError) {
     let tree = cella_open_tree(AT_FDCWD, path, MountAPI.openTreeClone | MountAPI.openTreeCloexec | MountAPI.atRecursive)
-    if tree < 0 { throw RuntimeError("root.path \(path): clone the mount tree: \(SysError.describe(errno))") }
+    if tree < 0 { throw RuntimeError("root.path \(path): clone the mount tree", errno: errno) }
     defer { close(tree) }
     guard let mount = identify(tree, path: path) else {
-      throw RuntimeError("root.path \(path): read the mount id: \(SysError.describe(errno))")
+      throw RuntimeError("root.path \(path): read the mount id", errno: errno)
     }
     try record(mount)
     if cella_move_mount(tree, "", AT_FDCWD, path, MountAPI.moveMountFromEmptyPath) != 0 {
-      throw RuntimeError("root.path \(path): attach the bind: \(SysError.describe(errno))")
+      throw RuntimeError("root.path \(path): attach the bind", errno: errno)
     }
     if Glibc.mount(nil, "/proc/self/fd/\(tree)", nil, MS.rec | MS.private, nil) != 0 {
-      throw RuntimeError("root.path \(path): make the bind private: \(SysError.describe(errno))")
+      throw RuntimeError("root.path \(path): make the bind private", errno: errno)
     }
   }
 
@@ -45,18 +45,19 @@ package enum HostRootfs {
     let fd = open(mount.path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
     if fd < 0 {
       if errno == ENOENT || errno == ENOTDIR || errno == ELOOP { return }
-      throw RuntimeError("undo the host mount on \(mount.path): \(SysError.describe(errno))")
+      throw RuntimeError("undo the host mount on \(mount.path)", errno: errno)
     }
     defer { close(fd) }
     if identify(fd, path: mount.path).map({ isSame($0, mount) }) == true {
       if umount2("/proc/self/fd/\(fd)", Int32(MNT_DETACH)) != 0 {
-        throw RuntimeError("unmount the host mount on \(mount.path): \(SysError.describe(errno))")
+        throw RuntimeError("unmount the host mount on \(mount.path)", errno: errno)
       }
       return
     }
     if MountInfo.hasMount(id: mount.id, at: mount.path) {
       throw RuntimeError(
-        "the host mount on \(mount.path) (mount id \(mount.id)) is covered by another mount; unmount that one (another container without a mount namespace on the same root.path?) and delete again"
+        "the host mount on \(mount.path) (mount id \(mount.id)) is covered by another mount; unmount that one (another container without a mount namespace on the same root.path?) and delete again",
+        kind: .invalidState
       )
     }
   }

@@ -24,15 +24,20 @@ package struct IdmapRequest: Sendable, Equatable {
     if !options.isIdmap {
       guard uid == nil && gid == nil else {
         throw RuntimeError(
-          "\(field).\(uid != nil ? "uidMappings" : "gidMappings"): given without the idmap or ridmap option")
+          "\(field).\(uid != nil ? "uidMappings" : "gidMappings"): given without the idmap or ridmap option",
+          kind: .invalidArgument)
       }
       return nil
     }
     self.field = field
     self.recursive = options.isIdmapRecursive
     if uid != nil || gid != nil {
-      guard let uid, !uid.isEmpty else { throw RuntimeError("\(field).uidMappings: required with gidMappings") }
-      guard let gid, !gid.isEmpty else { throw RuntimeError("\(field).gidMappings: required with uidMappings") }
+      guard let uid, !uid.isEmpty else {
+        throw RuntimeError("\(field).uidMappings: required with gidMappings", kind: .invalidArgument)
+      }
+      guard let gid, !gid.isEmpty else {
+        throw RuntimeError("\(field).gidMappings: required with uidMappings", kind: .invalidArgument)
+      }
       func lines(_ maps: [IDMapping]) -> String {
         maps.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
       }
@@ -46,7 +51,8 @@ package struct IdmapRequest: Sendable, Equatable {
       let j = options.firstIndex { $0 == "idmap" || $0 == "ridmap" } ?? 0
       let name = options.indices.contains(j) ? options[j] : "idmap"
       throw RuntimeError(
-        "\(field).options[\(j)]: \"\(name)\" needs the mount's uidMappings and gidMappings, or a user namespace for the container"
+        "\(field).options[\(j)]: \"\(name)\" needs the mount's uidMappings and gidMappings, or a user namespace for the container",
+        kind: .invalidArgument
       )
     }
   }

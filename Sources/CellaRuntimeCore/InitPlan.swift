@@ -139,7 +139,7 @@ package extension InitPlan {
     self.bundle = options.bundle
     self.spec = spec
     guard let process = spec.process, let root = spec.root else {
-      throw RuntimeError("config.json: process and root are required")
+      throw RuntimeError("config.json: process and root are required", kind: .invalidArgument)
     }
     self.rootfs = root.path.hasPrefix("/") ? root.path : "\(options.bundle)/\(root.path)"
     self.rootReadonly = root.readonly ?? false
@@ -195,7 +195,9 @@ package extension InitPlan {
       case "c", "u": type = S_IFCHR
       case "b": type = S_IFBLK
       case "p": type = S_IFIFO
-      default: throw RuntimeError("config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"")
+      default:
+        throw RuntimeError(
+          "config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"", kind: .invalidArgument)
       }
       let field = "config.json: linux.devices[\(i)]"
       let step: DeviceStep
@@ -242,7 +244,7 @@ package extension InitPlan {
     let isBind = opts.isBind
     var source = m.source ?? type
     if isBind && !source.hasPrefix("/") { source = "\(bundle)/\(source)" }
-    if type.isEmpty && !isBind { throw RuntimeError("\(field).type: a mount needs a type") }
+    if type.isEmpty && !isBind { throw RuntimeError("\(field).type: a mount needs a type", kind: .invalidArgument) }
     var flags = opts.flags
     if isBind { flags |= MS.bind | (opts.isRecursive ? MS.rec : 0) }
     if type == "proc" || type == "sysfs" {
@@ -271,5 +273,5 @@ package func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?) throw
   do {
     guard let cache else { return try SeccompCompiler.compile(config) }
     return try cache.compile(config)
-  } catch { throw RuntimeError("config.json: \(error.message)") }
+  } catch { throw RuntimeError("config.json: \(error.message)", kind: error.kind) }
 }

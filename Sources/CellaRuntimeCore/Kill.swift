@@ -9,7 +9,7 @@ extension Lifecycle {
     let record = try store.load(id)
     let status = record.status
     guard status.canKill else {
-      throw RuntimeError("cannot kill container \"\(id)\": it is \(status.rawValue)")
+      throw RuntimeError("cannot kill container \"\(id)\": it is \(status.rawValue)", kind: .invalidState)
     }
     if all { signalAll(record, signal) }
     try signalInit(record, signal)
@@ -20,12 +20,12 @@ extension Lifecycle {
     let pidfd = cella_pidfd_open(record.pid, 0)
     if pidfd < 0 {
       if errno == ESRCH { return }
-      throw RuntimeError("pidfd_open \(record.pid): \(SysError.describe(errno))")
+      throw RuntimeError("pidfd_open \(record.pid)", errno: errno)
     }
     defer { close(pidfd) }
     guard record.initIsAlive else { return }
     if cella_pidfd_send_signal(pidfd, signal, 0) != 0 && errno != ESRCH {
-      throw RuntimeError("signal \(signal) to \(record.pid): \(SysError.describe(errno))")
+      throw RuntimeError("signal \(signal) to \(record.pid)", errno: errno)
     }
   }
 

@@ -1,3 +1,4 @@
+import CellaErrors
 import CellaOCI
 import CellaSys
 import Glibc
@@ -31,14 +32,16 @@ public struct Logger: Sendable {
     write(.debug, "\(name()) at +\(Int((now - start) * 1000) / 1000).\(Int((now - start) * 1000) % 1000) ms")
   }
   public func warning(_ message: String) { write(.warning, message) }
-  public func error(_ message: String) { write(.error, message) }
+  public func error(_ message: String, kind: ErrorKind? = nil) { write(.error, message, kind: kind) }
 
-  /// Writes one line to the log file (or stderr when there is none).
-  public func write(_ level: Level, _ message: String) {
+  /// Writes one line to the log file (or stderr when there is none); JSON lines carry the error's kind.
+  public func write(_ level: Level, _ message: String, kind: ErrorKind? = nil) {
     let line: String
     switch format {
     case .json:
-      line = "{\"level\":\"\(level.rawValue)\",\"msg\":\(jsonQuote(message)),\"time\":\"\(rfc3339Now())\"}\n"
+      let kindField = kind.map { ",\"kind\":\"\($0.rawValue)\"" } ?? ""
+      line =
+        "{\"level\":\"\(level.rawValue)\",\"msg\":\(jsonQuote(message))\(kindField),\"time\":\"\(rfc3339Now())\"}\n"
     case .text:
       line = "time=\"\(rfc3339Now())\" level=\(level.rawValue) msg=\(jsonQuote(message))\n"
     }

@@ -1,3 +1,4 @@
+import CellaErrors
 import CellaSys
 import Glibc
 
@@ -19,8 +20,8 @@ package enum InitMessage: Equatable {
   case ready
   /// parent → child: the created state is saved; stop watching the parent.
   case committed
-  /// either way: a failure, as one line.
-  case error(String)
+  /// either way: a failure, with its kind (the receiver never reads the text to decide anything).
+  case error(ErrorKind, String)
   /// start → init: run startContainer hooks and exec. Carries the state JSON.
   case start(state: String)
   /// child → parent: the pty master travels with this message (SCM_RIGHTS).
@@ -38,7 +39,7 @@ package enum InitMessage: Equatable {
     case .proceed(let state): return [6] + Array(state.utf8)
     case .ready: return [7]
     case .committed: return [8]
-    case .error(let text): return [9] + Array(text.utf8)
+    case .error(let kind, let text): return [9] + Array(kind.rawValue.utf8) + [0] + Array(text.utf8)
     case .start(let state): return [10] + Array(state.utf8)
     case .console: return [11]
     case .seccompListener: return [12]
@@ -57,7 +58,12 @@ package enum InitMessage: Equatable {
     case 6: self = .proceed(state: text)
     case 7: self = .ready
     case 8: self = .committed
-    case 9: self = .error(text)
+    case 9:
+      let body = bytes.dropFirst()
+      guard let nul = body.firstIndex(of: 0),
+        let kind = ErrorKind(rawValue: String(decoding: body[..<nul], as: UTF8.self))
+      else { return nil }
+      self = .error(kind, String(decoding: body[(nul + 1)...], as: UTF8.self))
     case 10: self = .start(state: text)
     case 11: self = .console
     case 12: self = .seccompListener
@@ -79,6 +85,6 @@ extension Packet {
   /// The next message and the fd that came with it (-1 if none); nil at EOF.
   package func receiveMessageWithFD() throws(SysError) -> (InitMessage, Int32)? {
     guard let (bytes, fd) = try receive() else { return nil }
-    return (InitMessage(bytes) ?? .error("garbled message from the peer"), fd)
+    return (InitMessage(bytes) ?? .error(.internal, "garbled message from the peer"), fd)
   }
 }

@@ -18,7 +18,7 @@ package enum MountAPI {
     let flags = atEmptyPath | (recursive ? atRecursive : 0)
     let userns = usernsFD >= 0 ? UInt64(usernsFD) : 0
     if cella_mount_setattr(fd, "", flags, set, clear, 0, userns) != 0 {
-      throw RuntimeError("\(step): mount_setattr: \(SysError.describe(errno))")
+      throw RuntimeError("\(step): mount_setattr", errno: errno)
     }
   }
 }

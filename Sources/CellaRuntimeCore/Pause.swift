@@ -18,11 +18,14 @@ extension Lifecycle {
     let (verb, allowed, wanted) =
       frozen ? ("pause", status.canPause, "running") : ("resume", status.canResume, "paused")
     guard allowed else {
-      throw RuntimeError("cannot \(verb) container \"\(id)\": it is \(status.rawValue), not \(wanted)")
+      throw RuntimeError(
+        "cannot \(verb) container \"\(id)\": it is \(status.rawValue), not \(wanted)", kind: .invalidState)
     }
-    guard let path = record.cgroupPath else { throw RuntimeError("cannot \(verb) \"\(id)\": it has no cgroup") }
+    guard let path = record.cgroupPath else {
+      throw RuntimeError("cannot \(verb) \"\(id)\": it has no cgroup", kind: .invalidState)
+    }
     do {
       if frozen { try hostCgroups.freeze(path) } else { try hostCgroups.thaw(path) }
-    } catch { throw RuntimeError(error.message) }
+    } catch { throw RuntimeError(error) }
   }
 }

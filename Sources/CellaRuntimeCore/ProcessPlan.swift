@@ -42,14 +42,15 @@ package struct ProcessPlan: Sendable {
     umask = process.user.umask.map { mode_t($0) }
     for (i, r) in (process.rlimits ?? []).enumerated() {
       guard let res = rlimitResources[r.type] else {
-        throw RuntimeError("config.json: \(field).rlimits[\(i)].type: unknown rlimit \"\(r.type)\"")
+        throw RuntimeError(
+          "config.json: \(field).rlimits[\(i)].type: unknown rlimit \"\(r.type)\"", kind: .invalidArgument)
       }
       rlimits.append((res, r.soft, r.hard, r.type))
     }
     oomScoreAdj = process.oomScoreAdj
     noNewPrivileges = process.noNewPrivileges ?? false
     if let caps = process.capabilities {
-      do { capabilities = try Capabilities.plan(caps) } catch { throw RuntimeError(error.message) }
+      do { capabilities = try Capabilities.plan(caps) } catch { throw RuntimeError(error) }
     }
     terminal = process.terminal ?? false
     if let size = process.consoleSize {

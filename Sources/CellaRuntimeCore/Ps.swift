@@ -34,7 +34,8 @@ extension Lifecycle {
     let header = lines.removeFirst()
     let columns = header.split(separator: " ")
     guard let pidColumn = columns.firstIndex(of: "PID") else {
-      throw RuntimeError("ps: the output of `ps \(args.joined(separator: " "))` has no PID column")
+      throw RuntimeError(
+        "ps: the output of `ps \(args.joined(separator: " "))` has no PID column", kind: .invalidArgument)
     }
     let rows = lines.filter { line in
       let fields = line.split(separator: " ")
@@ -45,7 +46,7 @@ extension Lifecycle {
 
   private func runCapturing(_ path: String, _ argv: [String]) throws(RuntimeError) -> String {
     var fds: [Int32] = [0, 0]
-    guard cella_pipe2(&fds, O_CLOEXEC) == 0 else { throw RuntimeError("ps: pipe: \(SysError.describe(errno))") }
+    guard cella_pipe2(&fds, O_CLOEXEC) == 0 else { throw RuntimeError("ps: pipe", errno: errno) }
     let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     defer { close(devnull) }
     let pid: pid_t
@@ -55,7 +56,7 @@ extension Lifecycle {
     } catch {
       close(fds[0])
       close(fds[1])
-      throw RuntimeError("ps: \(error.description)")
+      throw RuntimeError("ps: \(error.description)", kind: error.kind)
     }
     close(fds[1])
     let bytes = (try? FileIO.readAll(fd: fds[0])) ?? []
@@ -63,7 +64,8 @@ extension Lifecycle {
     let status = (try? Processes.wait(pid)) ?? 0
     if Processes.exitCode(status: status) != 0 {
       throw RuntimeError(
-        "ps \(argv.dropFirst().joined(separator: " ")) failed with status \(Processes.exitCode(status: status))")
+        "ps \(argv.dropFirst().joined(separator: " ")) failed with status \(Processes.exitCode(status: status))",
+        kind: .system)
     }
     return String(decoding: bytes, as: UTF8.self)
   }

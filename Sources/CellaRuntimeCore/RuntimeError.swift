@@ -7,13 +7,16 @@ import CellaSys
 public struct RuntimeError: KindedError {
   public let kind: ErrorKind
   public let message: String
-  /// Exit code the CLI should use (1 unless a command asks for more, e.g. 127 for a missing executable).
-  public let exitCode: Int32
 
-  public init(_ message: String, kind: ErrorKind = .system, exitCode: Int32 = 1) {
+  /// An error of `kind`; every throw site names one, so no caller ever decides by the text.
+  public init(_ message: String, kind: ErrorKind) {
     self.kind = kind
     self.message = ErrorText.oneLine(message)
-    self.exitCode = exitCode
+  }
+
+  /// A failed system call in `step` ("step: errno text"); the kind follows the errno.
+  public init(_ step: String, errno code: Int32) {
+    self.init("\(step): \(SysError.describe(code))", kind: ErrorKind.from(errno: code))
   }
 
   /// Wraps a failed system call with the step it belonged to; the kind follows the errno.
@@ -35,6 +38,6 @@ extension RuntimeError {
       as RuntimeError
     { throw error } catch let error as any KindedError {
       throw RuntimeError("\(step): \(error.message)", kind: error.kind)
-    } catch { throw RuntimeError("\(step): \(error)") }
+    } catch { throw RuntimeError("\(step): \(error)", kind: .internal) }
   }
 }

@@ -20,7 +20,8 @@ public struct StateStore: Sendable {
     for part in root.split(separator: "/") {
       path += "/\(part)"
       if mkdir(path, 0o711) != 0 && errno != EEXIST {
-        throw RuntimeError("cannot create state directory \(path): \(SysError.describe(errno)) (check --root)")
+        throw RuntimeError(
+          "cannot create state directory \(path): \(SysError.describe(errno)) (check --root)", kind: .invalidArgument)
       }
     }
   }
@@ -28,8 +29,8 @@ public struct StateStore: Sendable {
   /// Creates a new container directory; fails if the id is taken.
   public func createDirectory(_ id: String) throws(RuntimeError) {
     if mkdir(directory(id), 0o711) != 0 {
-      if errno == EEXIST { throw RuntimeError("container \"\(id)\" already exists") }
-      throw RuntimeError("cannot create \(directory(id)): \(SysError.describe(errno))")
+      if errno == EEXIST { throw RuntimeError("container \"\(id)\" already exists", kind: .alreadyExists) }
+      throw RuntimeError("cannot create \(directory(id))", errno: errno)
     }
   }
 
@@ -42,7 +43,7 @@ public struct StateStore: Sendable {
     do {
       bytes = try FileIO.read("\(directory(id))/state.json")
     } catch {
-      if error.errno == ENOENT { throw RuntimeError("container \"\(id)\" does not exist") }
+      if error.errno == ENOENT { throw RuntimeError("container \"\(id)\" does not exist", kind: .notFound) }
       throw RuntimeError("cannot read state of container \"\(id)\"", error)
     }
     let file = "\(directory(id))/state.json"
@@ -52,7 +53,7 @@ public struct StateStore: Sendable {
       try IntegerRange.check(record.pid, in: ContainerRecord.pids, "\(file): pid")
       return record
     } catch {
-      throw RuntimeError("\(error.message) (the state is damaged; delete --force removes it)")
+      throw RuntimeError("\(error.message) (the state is damaged; delete --force removes it)", kind: .system)
     }
   }
 
@@ -93,14 +94,14 @@ public struct StateStore: Sendable {
   public func lock(_ id: String) throws(RuntimeError) -> Int32 {
     let fd = open(directory(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if fd < 0 {
-      if errno == ENOENT { throw RuntimeError("container \"\(id)\" does not exist") }
-      throw RuntimeError("cannot open \(directory(id)): \(SysError.describe(errno))")
+      if errno == ENOENT { throw RuntimeError("container \"\(id)\" does not exist", kind: .notFound) }
+      throw RuntimeError("cannot open \(directory(id))", errno: errno)
     }
     while flock(fd, LOCK_EX) != 0 {
       if errno == EINTR { continue }
       let e = errno
       close(fd)
-      throw RuntimeError("cannot lock \(directory(id)): \(SysError.describe(e))")
+      throw RuntimeError("cannot lock \(directory(id))", errno: e)
     }
     return fd
   }

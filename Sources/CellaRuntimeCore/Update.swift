@@ -11,16 +11,18 @@ extension Lifecycle {
     let record = try store.load(id)
     let status = record.status
     guard status == .running || status == .paused || status == .created else {
-      throw RuntimeError("cannot update container \"\(id)\": it is \(status.rawValue)")
+      throw RuntimeError("cannot update container \"\(id)\": it is \(status.rawValue)", kind: .invalidState)
     }
-    guard let path = record.cgroupPath else { throw RuntimeError("cannot update \"\(id)\": it has no cgroup") }
+    guard let path = record.cgroupPath else {
+      throw RuntimeError("cannot update \"\(id)\": it has no cgroup", kind: .invalidState)
+    }
     let cgroups = hostCgroups
     var spec = try store.loadConfig(id)
     let effective = DeviceRules.effective(resources, devices: spec.linux?.devices ?? []) ?? resources
     do {
       try cgroups.validate(effective)
       try cgroups.apply(path, effective)
-    } catch { throw RuntimeError(error.message) }
+    } catch { throw RuntimeError(error) }
     var linux = spec.linux ?? Linux()
     linux.resources = merge(linux.resources ?? LinuxResources(), resources)
     spec.linux = linux

@@ -26,7 +26,7 @@ struct Global {
     logPath = args.string("log")
     if let format = args.string("log-format") {
       guard let f = Logger.Format(rawValue: format) else {
-        throw RuntimeError("--log-format: unknown format \"\(format)\" (use text or json)")
+        throw RuntimeError("--log-format: unknown format \"\(format)\" (use text or json)", kind: .invalidArgument)
       }
       logFormat = f
     }

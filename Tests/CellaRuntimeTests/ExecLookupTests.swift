@@ -25,13 +25,14 @@ final class ExecLookupTests: XCTestCase {
     XCTAssertThrowsError(try ExecLookup.resolve("nosuchtool", env: ["PATH=\(dir)"])) { error in
       let e = error as! RuntimeError
       XCTAssertTrue(e.message.contains("executable file not found"), e.message)
-      XCTAssertEqual(e.exitCode, 127)
+      XCTAssertEqual(e.kind, .executableNotFound)
     }
   }
 
   func testMissingPathSaysNoSuchFileOrDirectory() {
     XCTAssertThrowsError(try ExecLookup.resolve(dir + "/missing", env: [])) { error in
       XCTAssertTrue((error as! RuntimeError).message.contains("no such file or directory"))
+      XCTAssertEqual((error as! RuntimeError).kind, .executableNotFound)
     }
   }
 
@@ -39,7 +40,7 @@ final class ExecLookupTests: XCTestCase {
     XCTAssertThrowsError(try ExecLookup.resolve(dir + "/plain", env: [])) { error in
       let e = error as! RuntimeError
       XCTAssertTrue(e.message.contains("permission denied"), e.message)
-      XCTAssertEqual(e.exitCode, 126)
+      XCTAssertEqual(e.kind, .executableNotRunnable)
     }
   }
 }

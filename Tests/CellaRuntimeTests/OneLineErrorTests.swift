@@ -10,7 +10,9 @@ import XCTest
 final class OneLineErrorTests: XCTestCase {
   func testEveryErrorTypeFoldsLineBreaks() {
     let text = "linux.resources.devices[0].access: \"rwe\nm\" is not a combination of r, w and m"
-    for message in [RuntimeError(text).message, CgroupError(text).message, OCIError(text).message] {
+    for message in [
+      RuntimeError(text, kind: .invalidArgument).message, CgroupError(text).message, OCIError(text).message,
+    ] {
       XCTAssertFalse(message.contains("\n"), message)
       XCTAssertTrue(message.contains("\"rwe m\""), message)
     }
