@@ -1,5 +1,6 @@
+import CellaEngine
 import CellaOCI
-import CellaRuntime
+import CellaRuntimeCore
 
 /// `events --interval`, in milliseconds: at least one, and short enough that a deadline stays far from overflow.
 let eventIntervals: ClosedRange<Int64> = 1...Int64(Int32.max)
@@ -29,7 +30,9 @@ enum ExecCommand: Verb {
 
   static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
     let log = global.logger
-    guard let id = args.positionals.first else { throw RuntimeError("exec: missing container id") }
+    guard let id = args.positionals.first else {
+      throw RuntimeError("exec: missing container id", kind: .invalidArgument)
+    }
     // Accepting a label and not applying it would run the process unconfined behind the caller's back.
     if let profile = args.string("apparmor"), !profile.isEmpty, profile != SpecValidator.unconfinedProfile {
       throw RuntimeError(
@@ -49,9 +52,11 @@ enum ExecCommand: Verb {
     o.env = args.strings("env")
     o.user = args.string("user")
     for g in args.strings("additional-gids") {
-      guard let gid = UInt32(g) else { throw RuntimeError("--additional-gids: \"\(g)\" is not a group id") }
+      guard let gid = UInt32(g) else {
+        throw RuntimeError("--additional-gids: \"\(g)\" is not a group id", kind: .invalidArgument)
+      }
       do { o.additionalGids.append(try IntegerRange.check(gid, in: SpecValidator.ids, "--additional-gids")) } catch {
-        throw RuntimeError(error.message)
+        throw RuntimeError(error)
       }
     }
     o.caps = args.strings("cap")
@@ -70,12 +75,15 @@ enum PsCommand: Verb {
   static let flags: [FlagSpec] = [FlagSpec("format", short: "f", value: true, "table or json")]
 
   static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
-    guard let id = args.positionals.first else { throw RuntimeError("ps: missing container id") }
+    guard let id = args.positionals.first else {
+      throw RuntimeError("ps: missing container id", kind: .invalidArgument)
+    }
     let lifecycle = Lifecycle(store: global.store, log: global.logger)
     switch args.string("format") ?? "table" {
     case "json": writeOut("[" + (try lifecycle.processes(id: id)).map(String.init).joined(separator: ",") + "]\n")
     case "table": writeOut(try lifecycle.psTable(id: id, psArgs: args.rest))
-    case let other: throw RuntimeError("--format: unknown format \"\(other)\" (use table or json)")
+    case let other:
+      throw RuntimeError("--format: unknown format \"\(other)\" (use table or json)", kind: .invalidArgument)
     }
     return 0
   }
@@ -106,13 +114,15 @@ enum EventsCommand: Verb {
     } else if let v = Double(text) {
       seconds = v
     } else {
-      throw RuntimeError("--interval: \"\(text)\" is not a duration (use 5s or 500ms)")
+      throw RuntimeError("--interval: \"\(text)\" is not a duration (use 5s or 500ms)", kind: .invalidArgument)
     }
     // Whole milliseconds; NaN, infinities and values past Int64 are refused like any out-of-range number.
     let rounded = (seconds * 1000).rounded()
     guard let millis = Int64(exactly: rounded), eventIntervals.contains(millis) else {
       let bounds = (lower: "\(eventIntervals.lowerBound)ms", upper: "\(eventIntervals.upperBound)ms")
-      throw RuntimeError("--interval: " + IntegerRange.problem(value: text, lower: bounds.lower, upper: bounds.upper))
+      throw RuntimeError(
+        "--interval: " + IntegerRange.problem(value: text, lower: bounds.lower, upper: bounds.upper),
+        kind: .invalidArgument)
     }
     // Unbuffered writes: a reader (containerd) must see each event as it happens.
     try lifecycle.events(id: id, intervalMillis: millis) { writeOut($0 + "\n") }

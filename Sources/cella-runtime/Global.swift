@@ -1,4 +1,5 @@
-import CellaRuntime
+import CellaEngine
+import CellaRuntimeCore
 
 /// runc's global flags (accepted before the verb, and among the verb's flags).
 struct Global {
@@ -25,7 +26,7 @@ struct Global {
     logPath = args.string("log")
     if let format = args.string("log-format") {
       guard let f = Logger.Format(rawValue: format) else {
-        throw RuntimeError("--log-format: unknown format \"\(format)\" (use text or json)")
+        throw RuntimeError("--log-format: unknown format \"\(format)\" (use text or json)", kind: .invalidArgument)
       }
       logFormat = f
     }

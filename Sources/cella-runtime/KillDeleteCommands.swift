@@ -1,4 +1,5 @@
-import CellaRuntime
+import CellaEngine
+import CellaRuntimeCore
 import CellaSys
 
 enum KillCommand: Verb {
@@ -9,11 +10,12 @@ enum KillCommand: Verb {
 
   static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
     guard let id = args.positionals.first, args.positionals.count <= 2 else {
-      throw RuntimeError("kill: usage: cella-runtime kill [--all] ID [SIGNAL]")
+      throw RuntimeError("kill: usage: cella-runtime kill [--all] ID [SIGNAL]", kind: .invalidArgument)
     }
     let text = args.positionals.count == 2 ? args.positionals[1] : "TERM"
     guard let number = Signals.parse(text) else {
-      throw RuntimeError("unknown signal \"\(text)\" (use a name like TERM or a number like 15)")
+      throw RuntimeError(
+        "unknown signal \"\(text)\" (use a name like TERM or a number like 15)", kind: .invalidArgument)
     }
     try Lifecycle(store: global.store, log: global.logger).kill(id: id, signal: number, all: args.has("all"))
     return 0

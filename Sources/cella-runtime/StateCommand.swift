@@ -1,5 +1,6 @@
+import CellaEngine
 import CellaOCI
-import CellaRuntime
+import CellaRuntimeCore
 import CellaSys
 
 enum StateCommand: Verb {
@@ -33,7 +34,8 @@ enum ListCommand: Verb {
     switch args.string("format") ?? "table" {
     case "json": writeOut(stateList(states) + "\n")
     case "table": writeOut(table(states))
-    case let other: throw RuntimeError("--format: unknown format \"\(other)\" (use table or json)")
+    case let other:
+      throw RuntimeError("--format: unknown format \"\(other)\" (use table or json)", kind: .invalidArgument)
     }
     return 0
   }
@@ -71,7 +73,9 @@ enum SpecCommand: Verb {
   static let flags: [FlagSpec] = [FlagSpec("bundle", short: "b", value: true, "bundle directory (default: current)")]
 
   static func run(_ args: ParsedArguments, _ global: Global) throws(RuntimeError) -> Int32 {
-    if args.has("rootless") { throw RuntimeError("spec --rootless: rootless configs are not supported yet") }
+    if args.has("rootless") {
+      throw RuntimeError("spec --rootless: rootless configs are not supported yet", kind: .invalidArgument)
+    }
     try DefaultConfig.write(bundle: args.string("bundle") ?? ".")
     return 0
   }

@@ -1,5 +1,6 @@
+import CellaEngine
 import CellaOCI
-import CellaRuntime
+import CellaRuntimeCore
 import CellaSys
 
 enum UpdateCommand: Verb {
@@ -33,7 +34,7 @@ enum UpdateCommand: Verb {
         ? try RuntimeError.wrap("read --resources from stdin") { try FileIO.readAll(fd: 0) }
         : try RuntimeError.wrap("--resources \(file)") { try FileIO.read(file) }
       do { r = try OCIJSON.decode(LinuxResources.self, from: bytes, file: file == "-" ? "stdin" : file) } catch {
-        throw RuntimeError(error.message)
+        throw RuntimeError(error)
       }
     }
     var mem = r.memory ?? LinuxMemory()
@@ -73,11 +74,11 @@ enum UpdateCommand: Verb {
     for (suffix, factor) in units where lower.hasSuffix(suffix) {
       guard let n = Int64(lower.dropLast(suffix.count)), n >= 0 else { continue }
       do { return try IntegerRange.check(n, in: 0...(Int64.max / factor), flag) * factor } catch {
-        throw RuntimeError(error.message + " (\(suffix))")
+        throw RuntimeError(error.message + " (\(suffix))", kind: .invalidArgument)
       }
     }
     guard let n = Int64(lower), n >= 0 else {
-      throw RuntimeError("\(flag): \"\(text)\" is not a size (use 512m, 1g, or bytes)")
+      throw RuntimeError("\(flag): \"\(text)\" is not a size (use 512m, 1g, or bytes)", kind: .invalidArgument)
     }
     return n
   }

@@ -1,4 +1,5 @@
-import CellaRuntime
+import CellaEngine
+import CellaRuntimeCore
 
 /// One verb of the command line: its flags, its help, and what it does.
 protocol Verb {
@@ -19,11 +20,13 @@ extension Verb {
   /// The one positional most verbs take: the container id.
   static func id(_ args: ParsedArguments) throws(RuntimeError) -> String {
     guard let id = args.positionals.first else {
-      throw RuntimeError("\(name): missing container id (usage: cella-runtime \(name) \(arguments))")
+      throw RuntimeError(
+        "\(name): missing container id (usage: cella-runtime \(name) \(arguments))", kind: .invalidArgument)
     }
     guard args.positionals.count == 1 else {
       throw RuntimeError(
-        "\(name): unexpected argument \"\(args.positionals[1])\" (usage: cella-runtime \(name) \(arguments))")
+        "\(name): unexpected argument \"\(args.positionals[1])\" (usage: cella-runtime \(name) \(arguments))",
+        kind: .invalidArgument)
     }
     return id
   }
@@ -49,5 +52,5 @@ func helpLines(_ flags: [FlagSpec]) -> String {
 
 /// Converts a UsageError into the runtime's one error type.
 func parsing<T>(_ body: () throws(UsageError) -> T) throws(RuntimeError) -> T {
-  do { return try body() } catch { throw RuntimeError(error.message) }
+  do { return try body() } catch { throw RuntimeError(error.message, kind: .invalidArgument) }
 }

@@ -1,4 +1,6 @@
-import CellaRuntime
+import CellaEngine
+import CellaErrors
+import CellaRuntimeCore
 import Glibc
 
 /// `cella-runtime`: an OCI runtime with runc's command line.
@@ -20,9 +22,9 @@ func writeOut(_ text: String, fd: Int32 = 1) {
   }
 }
 
-/// Prints one error line on stderr (and to the log file when there is one).
-func reportError(_ message: String, logger: Logger?) {
-  logger?.error(message)
+/// Prints one error line on stderr (and to the log file when there is one, with its kind).
+func reportError(_ message: String, kind: ErrorKind, logger: Logger?) {
+  logger?.error(message, kind: kind)
   writeOut("cella-runtime: error: \(message)\n", fd: 2)
 }
 
@@ -64,7 +66,7 @@ func runMain(_ argv: [String]) -> Int32 {
       return globals.has("help") ? 0 : 1
     }
     guard let verb = verbs.first(where: { $0.name == verbName }) else {
-      throw RuntimeError("unknown verb \"\(verbName)\" (see cella-runtime --help)")
+      throw RuntimeError("unknown verb \"\(verbName)\" (see cella-runtime --help)", kind: .invalidArgument)
     }
     if globals.has("help") || args.dropFirst().first == "--help" || args.dropFirst().first == "-h" {
       writeOut(verb.usage())
@@ -75,19 +77,20 @@ func runMain(_ argv: [String]) -> Int32 {
       parsed = try ArgumentParser.parse(
         args.dropFirst(), flags: verb.flags + Global.flags, passthroughAfter: verb.passthroughAfter)
     } catch {
-      throw RuntimeError("\(verb.name): \(error.message) (see cella-runtime \(verb.name) --help)")
+      throw RuntimeError(
+        "\(verb.name): \(error.message) (see cella-runtime \(verb.name) --help)", kind: .invalidArgument)
     }
     var merged = globals
     for (k, v) in parsed.values where Global.flags.contains(where: { $0.name == k }) { merged.values[k] = v }
     let global = try Global(merged)
     if global.logPath != nil { logger = global.logger }
     return try verb.run(parsed, global)
-  } catch let error as RuntimeError {
-    reportError(error.message, logger: logger)
-    return error.exitCode == 0 ? 1 : error.exitCode
+  } catch let error as any KindedError {
+    reportError(error.message, kind: error.kind, logger: logger)
+    return exitStatus(for: error.kind)
   } catch {
-    reportError("\(error)", logger: logger)
-    return 1
+    reportError("\(error)", kind: .internal, logger: logger)
+    return exitStatus(for: .internal)
   }
 }
 

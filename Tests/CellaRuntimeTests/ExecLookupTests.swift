@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// process.args[0] is found like execvp finds it, and failures carry the words Docker maps to 127/126.
 final class ExecLookupTests: XCTestCase {
@@ -24,13 +25,14 @@ final class ExecLookupTests: XCTestCase {
     XCTAssertThrowsError(try ExecLookup.resolve("nosuchtool", env: ["PATH=\(dir)"])) { error in
       let e = error as! RuntimeError
       XCTAssertTrue(e.message.contains("executable file not found"), e.message)
-      XCTAssertEqual(e.exitCode, 127)
+      XCTAssertEqual(e.kind, .executableNotFound)
     }
   }
 
   func testMissingPathSaysNoSuchFileOrDirectory() {
     XCTAssertThrowsError(try ExecLookup.resolve(dir + "/missing", env: [])) { error in
       XCTAssertTrue((error as! RuntimeError).message.contains("no such file or directory"))
+      XCTAssertEqual((error as! RuntimeError).kind, .executableNotFound)
     }
   }
 
@@ -38,7 +40,7 @@ final class ExecLookupTests: XCTestCase {
     XCTAssertThrowsError(try ExecLookup.resolve(dir + "/plain", env: [])) { error in
       let e = error as! RuntimeError
       XCTAssertTrue(e.message.contains("permission denied"), e.message)
-      XCTAssertEqual(e.exitCode, 126)
+      XCTAssertEqual(e.kind, .executableNotRunnable)
     }
   }
 }

@@ -1,13 +1,15 @@
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// Messages between the runtime and init survive encoding, and garbage is not mistaken for one.
 final class InitMessageTests: XCTestCase {
   func testEveryMessageRoundTrips() {
     let all: [InitMessage] = [
       .go, .needMaps(pid: 42), .mapsWritten, .initPID(7), .mountsReady, .proceed(state: "{\"a\":1}"), .ready,
-      .committed, .error("exec: \"x\": executable file not found in $PATH"), .start(state: "{}"),
+      .committed, .error(.executableNotFound, "exec: \"x\": executable file not found in $PATH"),
+      .error(.invalidArgument, ""), .start(state: "{}"),
     ]
     for message in all { XCTAssertEqual(InitMessage(message.bytes), message) }
   }
@@ -16,5 +18,7 @@ final class InitMessageTests: XCTestCase {
     XCTAssertNil(InitMessage([]))
     XCTAssertNil(InitMessage([200]))
     XCTAssertNil(InitMessage([2] + Array("notapid".utf8)))
+    XCTAssertNil(InitMessage([9] + Array("no-such-kind".utf8) + [0] + Array("text".utf8)))
+    XCTAssertNil(InitMessage([9] + Array("an error without its kind".utf8)))
   }
 }

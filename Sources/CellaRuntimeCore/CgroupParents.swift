@@ -1,0 +1,69 @@
+import CellaCgroups
+import CellaOCI
+import CellaSys
+import Glibc
+
+/// The cgroup directories above containers' own cgroups that `create` made (a nested cgroupsPath is
+/// made like mkdir -p), kept in `<root>/.cgroup-parents.json` so that `delete` removes them again, and
+/// only them: a parent that was there before stays.
+///
+/// One list for the store rather than one per container: the container that made a shared parent may
+/// be deleted while another still uses it, and the last user must then know the parent is ours.
+/// Whoever reads or writes the list holds the store lock (flock on the root directory), so a delete
+/// cannot remove a parent between a create's look and its mkdir.
+package struct CgroupParents {
+  let file: String
+  /// Directories (one per hierarchy, full paths) in the order they were made.
+  private(set) var directories: [String]
+
+  /// Records `directory` on disk; called before it is made, so that a killed create leaks nothing.
+  package mutating func add(_ directory: String) throws(RuntimeError) {
+    if directories.contains(directory) { return }
+    directories.append(directory)
+    try save()
+  }
+
+  /// Removes, deepest first, the recorded parents of the cgroup held in `leafDirectories` that are now
+  /// empty; those another container still uses stay recorded.
+  mutating func removeEmpty(above leafDirectories: [String]) throws(RuntimeError) {
+    let above = directories.filter { dir in leafDirectories.contains { $0.hasPrefix(dir + "/") } }
+    if above.isEmpty { return }
+    let deepestFirst = above.sorted { $0.count > $1.count }
+    let removed = Set(deepestFirst).subtracting(Cgroups.removeEmptyDirectories(deepestFirst))
+    if removed.isEmpty { return }
+    directories.removeAll { removed.contains($0) }
+    try save()
+  }
+
+  private func save() throws(RuntimeError) {
+    if directories.isEmpty {
+      unlink(file)
+      return
+    }
+    let parts = file.split(separator: "/")
+    try RuntimeError.wrap("save \(file)") {
+      try FileIO.writeAtomically(
+        directory: "/" + parts.dropLast().joined(separator: "/"), name: String(parts.last ?? ""),
+        OCIJSON.encode(directories, pretty: false))
+    }
+  }
+}
+
+extension StateStore {
+  /// Runs `body` with the store's parent list, holding the store lock.
+  package func withCgroupParents<T>(_ body: (inout CgroupParents) throws(RuntimeError) -> T) throws(RuntimeError) -> T {
+    let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd < 0 {
+      throw RuntimeError("cannot open \(root): \(SysError.describe(errno)) (check --root)", kind: .invalidArgument)
+    }
+    defer { close(fd) }
+    while flock(fd, LOCK_EX) != 0 {
+      if errno != EINTR { throw RuntimeError("cannot lock \(root)", errno: errno) }
+    }
+    let file = "\(root)/.cgroup-parents.json"
+    // A damaged list only costs leftover empty parents, never a container: read it as empty.
+    let loaded = (try? FileIO.read(file)).flatMap { try? OCIJSON.decode([String].self, from: $0, file: file) }
+    var parents = CgroupParents(file: file, directories: loaded ?? [])
+    return try body(&parents)
+  }
+}

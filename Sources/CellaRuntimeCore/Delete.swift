@@ -1,0 +1,97 @@
+import CShims
+import CellaCgroups
+import CellaOCI
+import CellaSys
+import Glibc
+
+extension Lifecycle {
+  /// `delete`: removes a stopped container (with `force`, kills it first) and runs poststop hooks.
+  ///
+  /// The spec requires deleting a container that is not stopped to fail without changing it;
+  /// unlike runc and crun we hold to that for `created` containers too.
+  public func delete(id: String, force: Bool) throws(RuntimeError) {
+    guard store.exists(id) else {
+      if force { return }
+      throw RuntimeError("container \"\(id)\" does not exist", kind: .notFound)
+    }
+    let lock = try store.lock(id)
+    defer { close(lock) }
+    let record: ContainerRecord
+    do { record = try store.load(id) } catch {
+      // A create killed before its first save leaves a directory without state: only --force clears it.
+      guard force else { throw error }
+      try store.remove(id)
+      return
+    }
+    let status = record.status
+    if !status.canDelete {
+      guard force else {
+        throw RuntimeError(
+          "cannot delete container \"\(id)\": it is \(status.rawValue), not stopped (kill it first, or use --force)",
+          kind: .invalidState)
+      }
+      if status == .paused, let path = record.cgroupPath { try? hostCgroups.thaw(path) }
+      signalAll(record, SIGKILL)
+      try signalInit(record, SIGKILL)
+      try waitForExit(record)
+    }
+    if let path = record.cgroupPath {
+      // Init is gone; whatever is left in its cgroup belongs to the container and goes with it. With
+      // its own pid namespace, the kernel already killed everything when init died.
+      if !record.ownPIDNamespace { signalAll(record, SIGKILL) }
+      try destroyCgroup(path)
+    }
+    // Without a mount namespace the container's mounts are the host's: they go before the record does.
+    if let mount = record.hostRootfsMount { try HostRootfs.detach(mount) }
+    let spec = record.deleteReadsConfig == false ? nil : try? store.loadConfig(id)
+    try store.remove(id)
+    // Poststop runs after the container is destroyed; failures are warnings (runtime.md, step 13).
+    if let hooks = spec?.hooks?.poststop, !hooks.isEmpty {
+      let state = try stateJSON(record.state(status: .stopped))
+      for failure in HookRunner.runAll(hooks, point: .poststop, state: state) { log.warning(failure.message) }
+    }
+  }
+
+  /// Waits until init is gone (or a zombie) by polling its pidfd; SIGKILL cannot be refused, so
+  /// this is short unless init is stuck in the kernel.
+  func waitForExit(_ record: ContainerRecord) throws(RuntimeError) {
+    let pidfd = cella_pidfd_open(record.pid, 0)
+    if pidfd < 0 { return }  // ESRCH: gone and reaped
+    defer { close(pidfd) }
+    // Opened after the pid could have been reused: only the recorded process is waited for.
+    guard record.initIsAlive else { return }
+    if !ExitWait.all([pidfd], timeoutMillis: Self.exitTimeoutMillis) {
+      throw RuntimeError(
+        "container \"\(record.id)\" (pid \(record.pid)) did not die within \(Self.exitTimeoutMillis / 1000)s of SIGKILL",
+        kind: .system
+      )
+    }
+  }
+
+  /// How long delete waits for killed processes to exit.
+  static let exitTimeoutMillis: Int64 = 10_000
+}
+
+extension Lifecycle {
+  /// Removes a container's cgroup, first killing what is left in it and waiting (bounded) for those
+  /// processes to exit, and then the parents its create made that no other container uses.
+  public func destroyCgroup(_ path: String) throws(RuntimeError) {
+    let cgroups = hostCgroups
+    let deadline = monotonicMillis() + Self.exitTimeoutMillis
+    // A few rounds: a process may fork while it is being killed.
+    for _ in 0..<8 {
+      let handles = ExitWait.open(cgroups.processes(path))
+      if handles.isEmpty { break }
+      defer { for h in handles { close(h.fd) } }
+      // Pinned first, checked after: a pid that left the cgroup (and may be reused) is not signalled.
+      let still = Set(cgroups.processes(path))
+      let members = handles.filter { still.contains($0.pid) }
+      for h in members { _ = cella_pidfd_send_signal(h.fd, SIGKILL, 0) }
+      if !ExitWait.all(members.map(\.fd), timeoutMillis: max(0, deadline - monotonicMillis())) { break }
+    }
+    do { try cgroups.destroy(path) } catch { throw RuntimeError(error) }
+    try store.withCgroupParents { parents throws(RuntimeError) in
+      try parents.removeEmpty(above: cgroups.directories(path))
+    }
+  }
+}
