@@ -32,6 +32,7 @@ let package = Package(
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntime", "CellaSys"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
+    .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
     .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI"]),
   ]
 )
