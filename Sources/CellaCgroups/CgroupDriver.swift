@@ -1,4 +1,5 @@
 import CellaOCI
+import CellaSys
 import Glibc
 
 /// What the runtime does with a cgroup; one implementation per hierarchy kind.

@@ -2,6 +2,7 @@ import CSeccomp
 import CShims
 import CellaErrors
 import CellaOCI
+import CellaSys
 import Glibc
 
 /// A seccomp filter compiled in the parent, ready for the container's init to load.
@@ -189,9 +190,10 @@ struct SeccompFilter {
   /// Writes the filter to a memfd with libseccomp and reads it back (the
   /// export functions only write to file descriptors, and a pipe could fill).
   func export(_ what: String, _ exporter: (scmp_filter_ctx?, Int32) -> Int32) throws(SeccompError) -> [UInt8] {
-    let fd = cella_seccomp_memfd()
-    if fd < 0 { throw SeccompError("seccomp: memfd_create for the \(what) export: \(ErrorText.errno(errno))") }
-    defer { close(fd) }
+    let memfd = cella_seccomp_memfd()
+    if memfd < 0 { throw SeccompError("seccomp: memfd_create for the \(what) export: \(ErrorText.errno(errno))") }
+    let file = FileDescriptor(adopting: memfd)
+    let fd = file.rawValue
     let rc = exporter(ctx, fd)
     if rc != 0 { throw SeccompError("seccomp: exporting \(what): \(ErrorText.errno(-rc))") }
     let size = lseek(fd, 0, SEEK_CUR)

@@ -1,6 +1,7 @@
 import CShims
 import CellaErrors
 import CellaOCI
+import CellaSys
 import Glibc
 
 /// Hands a seccomp user-notification fd to the listener named in `linux.seccomp.listenerPath`.
@@ -13,9 +14,11 @@ public enum SeccompNotify {
     guard listenerFD >= 0 else { throw SeccompError("seccomp notify: no listener fd to send") }
     let message = Array(containerProcessState(metadata: metadata, pid: pid, stateJSON: stateJSON).utf8)
 
-    let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    if sock < 0 { throw SeccompError(field: field, "socket: \(ErrorText.errno(errno))") }
-    defer { close(sock) }
+    let socket: FileDescriptor
+    do { socket = try FileDescriptor.socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue)) } catch {
+      throw SeccompError(field: field, "socket: \(error.reason)")
+    }
+    let sock = socket.rawValue
 
     var addr = sockaddr_un()
     addr.sun_family = sa_family_t(AF_UNIX)
