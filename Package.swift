@@ -6,7 +6,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "cella-runtime", targets: ["cella-runtime"]),
-    .library(name: "CellaRuntime", targets: ["CellaRuntime"]),
+    .library(name: "CellaRuntimeCore", targets: ["CellaRuntimeCore"]),
     .library(name: "CellaOCI", targets: ["CellaOCI"]),
   ],
   dependencies: [],
@@ -20,17 +20,24 @@ let package = Package(
     .target(name: "CellaOCI", dependencies: ["CellaErrors"]),
     .target(name: "CellaSecurity", dependencies: ["CellaErrors", "CellaSys", "CellaOCI", "CSeccomp", "CCap"]),
     .target(name: "CellaCgroups", dependencies: ["CellaErrors", "CellaSys", "CellaOCI"]),
+    // What any thread may call: specs, plans, records, and the verbs that only signal, read or remove.
     .target(
-      name: "CellaRuntime", dependencies: ["CellaErrors", "CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
+      name: "CellaRuntimeCore",
+      dependencies: ["CellaErrors", "CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
+    // What forks and changes the calling process: only single-threaded executables link it.
+    .target(
+      name: "CellaEngine",
+      dependencies: ["CellaRuntimeCore", "CellaErrors", "CellaSys", "CellaOCI", "CellaSecurity", "CellaCgroups"]),
     .executableTarget(
       name: "cella-runtime",
-      dependencies: ["CellaRuntime"]
+      dependencies: ["CellaRuntimeCore", "CellaEngine"]
     ),
     // The fuzz target (Scripts/fuzz.sh); a plain build runs it over files given as arguments.
-    .executableTarget(name: "cella-fuzz", dependencies: ["CellaRuntime", "CellaCgroups", "CellaOCI", "CellaSys"]),
+    .executableTarget(
+      name: "cella-fuzz", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
-    .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntime", "CellaSys"]),
+    .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
     .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI"]),

@@ -1,6 +1,7 @@
 import CellaCgroups
+import CellaEngine
 import CellaOCI
-import CellaRuntime
+import CellaRuntimeCore
 import CellaSys
 import Glibc
 

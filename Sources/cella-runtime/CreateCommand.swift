@@ -1,5 +1,6 @@
+import CellaEngine
 import CellaOCI
-import CellaRuntime
+import CellaRuntimeCore
 
 /// --preserve-fds of create, run and exec: fds 3...3+N-1 are passed, so 3+N must stay an fd number.
 let preservedFDCounts: ClosedRange<Int32> = 0...(Int32.max - 3)

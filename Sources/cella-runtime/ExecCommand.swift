@@ -1,5 +1,6 @@
+import CellaEngine
 import CellaOCI
-import CellaRuntime
+import CellaRuntimeCore
 
 /// `events --interval`, in milliseconds: at least one, and short enough that a deadline stays far from overflow.
 let eventIntervals: ClosedRange<Int64> = 1...Int64(Int32.max)

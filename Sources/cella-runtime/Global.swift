@@ -1,4 +1,5 @@
-import CellaRuntime
+import CellaEngine
+import CellaRuntimeCore
 
 /// runc's global flags (accepted before the verb, and among the verb's flags).
 struct Global {

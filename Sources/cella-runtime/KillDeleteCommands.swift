@@ -1,4 +1,5 @@
-import CellaRuntime
+import CellaEngine
+import CellaRuntimeCore
 import CellaSys
 
 enum KillCommand: Verb {

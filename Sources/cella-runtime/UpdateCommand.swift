@@ -1,5 +1,6 @@
+import CellaEngine
 import CellaOCI
-import CellaRuntime
+import CellaRuntimeCore
 import CellaSys
 
 enum UpdateCommand: Verb {

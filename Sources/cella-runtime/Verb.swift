@@ -1,4 +1,5 @@
-import CellaRuntime
+import CellaEngine
+import CellaRuntimeCore
 
 /// One verb of the command line: its flags, its help, and what it does.
 protocol Verb {

@@ -1,4 +1,5 @@
-import CellaRuntime
+import CellaEngine
+import CellaRuntimeCore
 import Glibc
 
 /// `cella-runtime`: an OCI runtime with runc's command line.

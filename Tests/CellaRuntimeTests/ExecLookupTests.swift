@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// process.args[0] is found like execvp finds it, and failures carry the words Docker maps to 127/126.
 final class ExecLookupTests: XCTestCase {

@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// Messages between the runtime and init survive encoding, and garbage is not mistaken for one.
 final class InitMessageTests: XCTestCase {

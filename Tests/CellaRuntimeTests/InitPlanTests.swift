@@ -2,7 +2,8 @@ import CellaOCI
 import CellaSys
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// The plan computed before the clone: clone flags, mount steps, devices and process settings.
 final class InitPlanTests: XCTestCase {

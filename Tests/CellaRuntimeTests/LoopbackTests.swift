@@ -1,6 +1,7 @@
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// The rtnetlink request that brings `lo` up, and the reading of the kernel's answer.
 final class LoopbackTests: XCTestCase {

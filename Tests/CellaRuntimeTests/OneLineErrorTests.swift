@@ -2,7 +2,8 @@ import CellaCgroups
 import CellaOCI
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// A config value with a line break must not break an error into two lines (found by cella-fuzz:
 /// `linux.resources.devices[0].access: "rwe\nm"`).

@@ -3,7 +3,8 @@ import CellaSys
 import Glibc
 import XCTest
 
-@testable import CellaRuntime
+@testable import CellaEngine
+@testable import CellaRuntimeCore
 
 /// The live status comes from the phase and whether the recorded process (pid + start time) runs.
 final class StatusTests: XCTestCase {

@@ -10,29 +10,29 @@ let rlimitResources: [String: Int32] = [
 ]
 
 /// A process to start in a container (init's user program, or an `exec`), resolved before any fork.
-struct ProcessPlan: Sendable {
-  var args: [String] = []
-  var env: [String] = []
-  var cwd = "/"
-  var uid: UInt32 = 0
-  var gid: UInt32 = 0
-  var additionalGids: [UInt32] = []
-  var umask: mode_t? = nil
-  var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64, name: String)] = []
-  var oomScoreAdj: Int? = nil
-  var noNewPrivileges = false
+package struct ProcessPlan: Sendable {
+  package var args: [String] = []
+  package var env: [String] = []
+  package var cwd = "/"
+  package var uid: UInt32 = 0
+  package var gid: UInt32 = 0
+  package var additionalGids: [UInt32] = []
+  package var umask: mode_t? = nil
+  package var rlimits: [(resource: Int32, soft: UInt64, hard: UInt64, name: String)] = []
+  package var oomScoreAdj: Int? = nil
+  package var noNewPrivileges = false
   /// nil when process.capabilities is absent (the process keeps what it has).
-  var capabilities: CapabilityPlan? = nil
-  var preserveFDs: Int32 = 0
-  var terminal = false
+  package var capabilities: CapabilityPlan? = nil
+  package var preserveFDs: Int32 = 0
+  package var terminal = false
   /// The container's seccomp filter, compiled by libseccomp in the parent; init only loads it.
-  var seccomp: CompiledSeccomp? = nil
-  var consoleSize: (height: UInt16, width: UInt16)? = nil
+  package var seccomp: CompiledSeccomp? = nil
+  package var consoleSize: (height: UInt16, width: UInt16)? = nil
 
   init() {}
 
   /// Resolves an OCI process; errors name `field` (process, or the --process file).
-  init(_ process: Process, field: String) throws(RuntimeError) {
+  package init(_ process: Process, field: String) throws(RuntimeError) {
     args = process.args ?? []
     env = process.env ?? []
     cwd = process.cwd

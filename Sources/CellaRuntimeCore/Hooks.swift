@@ -4,21 +4,21 @@ import CellaSys
 import Glibc
 
 /// The points of the lifecycle where hooks run.
-enum HookPoint: String {
+package enum HookPoint: String {
   case prestart, createRuntime, createContainer, startContainer, poststart, poststop
 }
 
 /// Runs OCI hooks: the state on stdin, output captured for the error message, `timeout` enforced.
-enum HookRunner {
+package enum HookRunner {
   /// Runs hooks in order and stops at the first failure.
-  static func run(_ hooks: [Hook], point: HookPoint, state: String) throws(RuntimeError) {
+  package static func run(_ hooks: [Hook], point: HookPoint, state: String) throws(RuntimeError) {
     for (i, hook) in hooks.enumerated() {
       try runOne(hook, label: "\(point.rawValue) hook #\(i) (\(hook.path))", state: state)
     }
   }
 
   /// Runs every hook even when some fail; returns the failures (poststart and poststop semantics).
-  static func runAll(_ hooks: [Hook], point: HookPoint, state: String) -> [RuntimeError] {
+  package static func runAll(_ hooks: [Hook], point: HookPoint, state: String) -> [RuntimeError] {
     var failures: [RuntimeError] = []
     for (i, hook) in hooks.enumerated() {
       do { try runOne(hook, label: "\(point.rawValue) hook #\(i) (\(hook.path))", state: state) } catch {
@@ -115,7 +115,7 @@ enum HookRunner {
 }
 
 /// Milliseconds on the monotonic clock.
-func monotonicMillis() -> Int64 {
+package func monotonicMillis() -> Int64 {
   var ts = timespec()
   clock_gettime(CLOCK_MONOTONIC, &ts)
   return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000

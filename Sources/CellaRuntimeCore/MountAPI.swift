@@ -3,16 +3,16 @@ import CellaSys
 import Glibc
 
 /// The new mount API (open_tree, move_mount, mount_setattr): flag values (linux/mount.h, fcntl.h).
-enum MountAPI {
+package enum MountAPI {
   static let atRecursive: UInt32 = 0x8000
   static let atEmptyPath: UInt32 = 0x1000
   static let openTreeClone: UInt32 = 1
   static let openTreeCloexec = UInt32(O_CLOEXEC)
-  static let moveMountFromEmptyPath: UInt32 = 0x04
-  static let moveMountToEmptyPath: UInt32 = 0x40
+  package static let moveMountFromEmptyPath: UInt32 = 0x04
+  package static let moveMountToEmptyPath: UInt32 = 0x40
 
   /// mount_setattr on the mount `fd` refers to (and every mount below it when `recursive`).
-  static func setAttributes(
+  package static func setAttributes(
     _ fd: Int32, set: UInt64, clear: UInt64, usernsFD: Int32 = -1, recursive: Bool, step: String
   ) throws(RuntimeError) {
     let flags = atEmptyPath | (recursive ? atRecursive : 0)

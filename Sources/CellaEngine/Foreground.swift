@@ -1,4 +1,5 @@
 import CShims
+import CellaRuntimeCore
 import CellaSys
 import Glibc
 

@@ -4,99 +4,99 @@ import CellaSys
 import Glibc
 
 /// One mount, resolved into mount(2) arguments before the clone.
-struct MountStep: Sendable, Equatable {
-  var destination: String
-  var type: String
+package struct MountStep: Sendable, Equatable {
+  package var destination: String
+  package var type: String
   /// Host path for binds (absolute), or the fs source for others.
-  var source: String
-  var flags: UInt
-  var propagation: UInt
-  var data: String
-  var isBind: Bool
-  var isCgroup: Bool
+  package var source: String
+  package var flags: UInt
+  package var propagation: UInt
+  package var data: String
+  package var isBind: Bool
+  package var isCgroup: Bool
   /// mount_setattr bits for the mount itself (binds; new mounts get them through `flags`).
-  var attrSet: UInt64 = 0
-  var attrClear: UInt64 = 0
+  package var attrSet: UInt64 = 0
+  package var attrClear: UInt64 = 0
   /// mount_setattr bits for the mount and everything below it (AT_RECURSIVE).
-  var recursiveAttrSet: UInt64 = 0
-  var recursiveAttrClear: UInt64 = 0
+  package var recursiveAttrSet: UInt64 = 0
+  package var recursiveAttrClear: UInt64 = 0
   /// Copy the rootfs's contents at the destination into the new tmpfs.
-  var tmpcopyup = false
+  package var tmpcopyup = false
   /// The idmapping of an idmapped bind mount.
   var idmap: IdmapRequest? = nil
   /// The detached, idmapped tree the runtime cut before the clone; init moves it into place.
-  var idmapTree: Int32 = -1
+  package var idmapTree: Int32 = -1
 }
 
 /// A device node to create in the container's /dev.
-struct DeviceStep: Sendable, Equatable {
-  var path: String
-  var type: mode_t
-  var major: UInt32
-  var minor: UInt32
-  var mode: mode_t
-  var uid: UInt32
-  var gid: UInt32
+package struct DeviceStep: Sendable, Equatable {
+  package var path: String
+  package var type: mode_t
+  package var major: UInt32
+  package var minor: UInt32
+  package var mode: mode_t
+  package var uid: UInt32
+  package var gid: UInt32
 }
 
 /// Everything the init process needs, computed in the parent before the clone (pure data).
-struct InitPlan: Sendable {
-  var id: String
+package struct InitPlan: Sendable {
+  package var id: String
   var bundle: String
-  var rootfs: String
+  package var rootfs: String
   var spec: Spec
 
   /// Flags for the clone when no namespace is joined by path (the fast path).
-  var cloneFlags: UInt64 = 0
+  package var cloneFlags: UInt64 = 0
   /// Namespaces joined by path, user first.
-  var joins: [(kind: NamespaceKind, path: String)] = []
+  package var joins: [(kind: NamespaceKind, path: String)] = []
   /// New namespaces the child unshares after joining (general path).
-  var unshareFlags: Int32 = 0
+  package var unshareFlags: Int32 = 0
   /// The general path needs a second fork to enter a new pid namespace.
-  var forkAfterUnshare = false
-  var newUserNamespace = false
+  package var forkAfterUnshare = false
+  package var newUserNamespace = false
   var newMountNamespace = false
   /// No mount namespace in the config: the container shares the runtime's, and its mounts go on the
   /// bind of root.path the runtime made and recorded (`HostRootfs`); chroot instead of pivot_root.
-  var sharesHostMounts = false
+  package var sharesHostMounts = false
   /// The runtime makes the network namespace (not joined by path): init brings its `lo` up.
-  var newNetworkNamespace = false
-  var newCgroupNamespace = false
+  package var newNetworkNamespace = false
+  package var newCgroupNamespace = false
   /// The container's cgroup path; without a cgroup namespace, /sys/fs/cgroup shows only this subtree.
-  var cgroupPath = ""
+  package var cgroupPath = ""
   /// The host's hierarchies, for the container's cgroup mount.
-  var cgroupMounts = CgroupMounts()
+  package var cgroupMounts = CgroupMounts()
   /// Init moves itself into its cgroup (cheap, see CgroupDriver.joinSelf); not possible from inside a
   /// new user namespace, where the runtime moves it instead.
-  var selfJoinCgroup = false
+  package var selfJoinCgroup = false
   /// The container uses a controller only the cgroup2 mount of a hybrid host has (hugetlb, unified keys).
-  var joinUnified = false
+  package var joinUnified = false
   /// NUL-separated files init writes "0" to, prepared by the runtime so init touches no Swift object
   /// (each page it touches is charged to the container's memory limit).
-  var selfJoinFiles: [CChar] = []
-  var ownPIDNamespace = false
-  var uidMap = ""
-  var gidMap = ""
+  package var selfJoinFiles: [CChar] = []
+  package var ownPIDNamespace = false
+  package var uidMap = ""
+  package var gidMap = ""
 
-  var mounts: [MountStep] = []
-  var setupDev = true
-  var devices: [DeviceStep] = []
-  var noPivot = false
-  var rootReadonly = false
-  var rootPropagation: UInt = 0
+  package var mounts: [MountStep] = []
+  package var setupDev = true
+  package var devices: [DeviceStep] = []
+  package var noPivot = false
+  package var rootReadonly = false
+  package var rootPropagation: UInt = 0
 
   /// The user process: identity, environment, limits and privileges.
-  var process = ProcessPlan()
-  var hostname: String? = nil
-  var domainname: String? = nil
-  var sysctl: [(key: String, value: String)] = []
-  var personality: UInt? = nil
-  var maskedPaths: [String] = []
-  var readonlyPaths: [String] = []
-  var noNewKeyring = false
+  package var process = ProcessPlan()
+  package var hostname: String? = nil
+  package var domainname: String? = nil
+  package var sysctl: [(key: String, value: String)] = []
+  package var personality: UInt? = nil
+  package var maskedPaths: [String] = []
+  package var readonlyPaths: [String] = []
+  package var noNewKeyring = false
 
-  var createContainerHooks: [Hook] = []
-  var startContainerHooks: [Hook] = []
+  package var createContainerHooks: [Hook] = []
+  package var startContainerHooks: [Hook] = []
 }
 
 /// The devices every container gets (runc's and crun's default set).
@@ -132,7 +132,7 @@ public struct CreateOptions: Sendable {
   }
 }
 
-extension InitPlan {
+package extension InitPlan {
   /// Builds the plan from a validated spec.
   init(spec: Spec, options: CreateOptions) throws(RuntimeError) {
     self.id = options.id
@@ -268,7 +268,7 @@ extension InitPlan {
 
 /// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF), through the
 /// cache in the state root.
-func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?) throws(RuntimeError) -> CompiledSeccomp? {
+package func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?) throws(RuntimeError) -> CompiledSeccomp? {
   guard let config else { return nil }
   do {
     guard let cache else { return try SeccompCompiler.compile(config) }

@@ -2,7 +2,7 @@ import CellaOCI
 
 /// Device cgroup rules every container gets after its own (as runc and crun add them): without
 /// them a config that denies everything would break /dev/null, /dev/ptmx and every terminal.
-enum DeviceRules {
+package enum DeviceRules {
   static let defaults: [LinuxDeviceCgroup] = [
     LinuxDeviceCgroup(allow: true, type: "c", access: "m"),
     LinuxDeviceCgroup(allow: true, type: "b", access: "m"),
@@ -19,7 +19,7 @@ enum DeviceRules {
 
   /// The config's resources with the default rules and one rule per linux.devices entry appended,
   /// when the config restricts devices at all.
-  static func effective(_ resources: LinuxResources?, devices: [LinuxDevice]) -> LinuxResources? {
+  package static func effective(_ resources: LinuxResources?, devices: [LinuxDevice]) -> LinuxResources? {
     guard var r = resources, let rules = r.devices, !rules.isEmpty else { return resources }
     let configured = devices.compactMap { d -> LinuxDeviceCgroup? in
       guard let major = d.major, let minor = d.minor, d.type != "p" else { return nil }

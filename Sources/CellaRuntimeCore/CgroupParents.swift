@@ -11,13 +11,13 @@ import Glibc
 /// be deleted while another still uses it, and the last user must then know the parent is ours.
 /// Whoever reads or writes the list holds the store lock (flock on the root directory), so a delete
 /// cannot remove a parent between a create's look and its mkdir.
-struct CgroupParents {
+package struct CgroupParents {
   let file: String
   /// Directories (one per hierarchy, full paths) in the order they were made.
   private(set) var directories: [String]
 
   /// Records `directory` on disk; called before it is made, so that a killed create leaks nothing.
-  mutating func add(_ directory: String) throws(RuntimeError) {
+  package mutating func add(_ directory: String) throws(RuntimeError) {
     if directories.contains(directory) { return }
     directories.append(directory)
     try save()
@@ -51,7 +51,7 @@ struct CgroupParents {
 
 extension StateStore {
   /// Runs `body` with the store's parent list, holding the store lock.
-  func withCgroupParents<T>(_ body: (inout CgroupParents) throws(RuntimeError) -> T) throws(RuntimeError) -> T {
+  package func withCgroupParents<T>(_ body: (inout CgroupParents) throws(RuntimeError) -> T) throws(RuntimeError) -> T {
     let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if fd < 0 { throw RuntimeError("cannot open \(root): \(SysError.describe(errno)) (check --root)") }
     defer { close(fd) }

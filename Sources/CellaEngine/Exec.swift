@@ -1,6 +1,7 @@
 import CShims
 import CellaCgroups
 import CellaOCI
+import CellaRuntimeCore
 import CellaSecurity
 import CellaSys
 import Glibc

@@ -17,13 +17,13 @@ public struct HostMount: Codable, Sendable, Equatable {
 /// runtime's). Its mounts land in the host's mount namespace, so they all go on one private bind of
 /// root.path: the runtime clones the tree detached, records the clone, and only then attaches it
 /// (DESIGN.md decision 4). Detaching that bind at delete takes every mount under it along.
-enum HostRootfs {
+package enum HostRootfs {
   private static let statxMountID: UInt32 = 0x1000  // STATX_MNT_ID
   private static let statxMountIDUnique: UInt32 = 0x4000  // STATX_MNT_ID_UNIQUE
 
   /// Binds `path` onto itself (recursively, then private: nothing mounted under it propagates to the
   /// original tree), calling `record` with the new mount before it is attached.
-  static func bind(_ path: String, record: (HostMount) throws(RuntimeError) -> Void) throws(RuntimeError) {
+  package static func bind(_ path: String, record: (HostMount) throws(RuntimeError) -> Void) throws(RuntimeError) {
     let tree = cella_open_tree(AT_FDCWD, path, MountAPI.openTreeClone | MountAPI.openTreeCloexec | MountAPI.atRecursive)
     if tree < 0 { throw RuntimeError("root.path \(path): clone the mount tree: \(SysError.describe(errno))") }
     defer { close(tree) }
@@ -41,7 +41,7 @@ enum HostRootfs {
 
   /// Detaches the recorded bind with everything under it; nothing to do when it is gone already.
   /// Fails, leaving it, when another mount covers it (then it cannot be reached without removing that one).
-  static func detach(_ mount: HostMount) throws(RuntimeError) {
+  package static func detach(_ mount: HostMount) throws(RuntimeError) {
     let fd = open(mount.path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
     if fd < 0 {
       if errno == ENOENT || errno == ENOTDIR || errno == ELOOP { return }

@@ -1,5 +1,6 @@
 import CShims
 import CellaOCI
+import CellaRuntimeCore
 import CellaSys
 import Glibc
 

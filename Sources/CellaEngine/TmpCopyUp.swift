@@ -1,3 +1,4 @@
+import CellaRuntimeCore
 import CellaSys
 import Glibc
 

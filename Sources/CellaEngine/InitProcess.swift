@@ -1,5 +1,6 @@
 import CShims
 import CellaOCI
+import CellaRuntimeCore
 import CellaSecurity
 import CellaSys
 import Glibc

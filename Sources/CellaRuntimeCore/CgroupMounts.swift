@@ -2,24 +2,24 @@ import CellaCgroups
 
 /// What the container's cgroup mount needs to know about the host's hierarchies, taken from the
 /// detection the runtime already made (init must not parse mountinfo again on the start path).
-struct CgroupMounts: Sendable {
-  struct Hierarchy: Sendable {
+package struct CgroupMounts: Sendable {
+  package struct Hierarchy: Sendable {
     /// Directory name under /sys/fs/cgroup (cpu, memory, name=systemd's "systemd", ...).
-    var name: String
+    package var name: String
     /// Super options that select the hierarchy ("cpu", "cpu,cpuacct", "name=systemd").
-    var options: String
-    var hostPath: String
+    package var options: String
+    package var hostPath: String
   }
 
-  var v1: [Hierarchy] = []
+  package var v1: [Hierarchy] = []
   /// Name of the cgroup2 mount next to v1 ones ("unified" on hybrid hosts).
-  var unifiedMount: String?
+  package var unifiedMount: String?
   /// /sys/fs/cgroup itself is cgroup2.
-  var isUnified = false
+  package var isUnified = false
 
   init() {}
 
-  init(_ h: CgroupHierarchies) {
+  package init(_ h: CgroupHierarchies) {
     isUnified = h.layout == .unified
     let base = "/sys/fs/cgroup/"
     for mountPoint in Set(h.v1.values).sorted() where mountPoint.hasPrefix(base) {

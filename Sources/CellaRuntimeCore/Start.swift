@@ -55,7 +55,7 @@ extension Lifecycle {
 
 extension Lifecycle {
   /// Hands a seccomp notify fd to the listener at linux.seccomp.listenerPath, with the container state.
-  func forwardSeccompListener(_ fd: Int32, spec: Spec, pid: Int32, state: String) throws(RuntimeError) {
+  package func forwardSeccompListener(_ fd: Int32, spec: Spec, pid: Int32, state: String) throws(RuntimeError) {
     guard let path = spec.linux?.seccomp?.listenerPath else {
       throw RuntimeError("linux.seccomp: a notify filter was loaded but listenerPath is not set")
     }

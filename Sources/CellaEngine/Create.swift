@@ -1,6 +1,7 @@
 import CShims
 import CellaCgroups
 import CellaOCI
+import CellaRuntimeCore
 import CellaSys
 import Glibc
 
@@ -351,54 +352,6 @@ func writePIDFile(_ file: String, _ pid: Int32) throws(RuntimeError) {
 /// Whether the container needs the v2 part of a hybrid host (controllers only that mount has).
 func needsUnified(_ r: LinuxResources?) -> Bool {
   !(r?.hugepageLimits ?? []).isEmpty || !(r?.unified ?? [:]).isEmpty
-}
-
-/// Encodes the OCI state for hooks.
-func stateJSON(_ state: ContainerState) throws(RuntimeError) -> String {
-  String(decoding: state.ociStateJSON(), as: UTF8.self)
-}
-
-/// Calls `body` with a sockaddr_un for `path`.
-func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-  var addr = sockaddr_un()
-  addr.sun_family = sa_family_t(AF_UNIX)
-  let bytes = Array(path.utf8)
-  withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-    for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b }
-  }
-  return withUnsafePointer(to: &addr) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-  }
-}
-
-/// An absolute, lexically clean form of `path` (relative to the current directory).
-public func absolutePath(_ path: String) -> String {
-  var full = path
-  if !path.hasPrefix("/") {
-    var buf = [CChar](repeating: 0, count: 4096)
-    let cwd =
-      getcwd(&buf, buf.count) != nil
-      ? String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/"
-    full = cwd + "/" + path
-  }
-  return "/" + InRoot.components(full).joined(separator: "/")
-}
-
-/// The current time in RFC 3339 with nanoseconds, UTC (as runc prints `created`).
-func rfc3339Now() -> String {
-  var ts = timespec()
-  clock_gettime(CLOCK_REALTIME, &ts)
-  var t = time_t(ts.tv_sec)
-  var tmv = tm()
-  gmtime_r(&t, &tmv)
-  func pad(_ v: Int32, _ w: Int) -> String {
-    let s = String(v)
-    return String(repeating: "0", count: max(0, w - s.count)) + s
-  }
-  let nanos = String(ts.tv_nsec)
-  return "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T"
-    + "\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2))."
-    + String(repeating: "0", count: 9 - nanos.count) + nanos + "Z"
 }
 
 /// The name of the calling user (runc's `owner`).

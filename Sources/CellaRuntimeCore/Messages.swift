@@ -2,7 +2,7 @@ import CellaSys
 import Glibc
 
 /// Typed messages between the runtime (parent) and the container's init process (child).
-enum InitMessage: Equatable {
+package enum InitMessage: Equatable {
   /// parent → child: the pid is recorded (and id maps written when the clone made a user namespace).
   case go
   /// child → parent: a user namespace was unshared; write the maps of this pid.
@@ -28,7 +28,7 @@ enum InitMessage: Equatable {
   /// child → runtime: the seccomp notify listener fd travels with this message, for listenerPath.
   case seccompListener
 
-  var bytes: [UInt8] {
+  package var bytes: [UInt8] {
     switch self {
     case .go: return [1]
     case .needMaps(let pid): return [2] + Array(String(pid).utf8)
@@ -67,17 +67,17 @@ enum InitMessage: Equatable {
 }
 
 extension Packet {
-  func send(_ message: InitMessage) throws(SysError) { try send(message.bytes) }
+  package func send(_ message: InitMessage) throws(SysError) { try send(message.bytes) }
 
   /// The next message; nil at EOF (the peer exited). A passed fd is closed.
-  func receiveMessage() throws(SysError) -> InitMessage? {
+  package func receiveMessage() throws(SysError) -> InitMessage? {
     guard let (message, fd) = try receiveMessageWithFD() else { return nil }
     if fd >= 0 { _ = Glibc.close(fd) }
     return message
   }
 
   /// The next message and the fd that came with it (-1 if none); nil at EOF.
-  func receiveMessageWithFD() throws(SysError) -> (InitMessage, Int32)? {
+  package func receiveMessageWithFD() throws(SysError) -> (InitMessage, Int32)? {
     guard let (bytes, fd) = try receive() else { return nil }
     return (InitMessage(bytes) ?? .error("garbled message from the peer"), fd)
   }

@@ -1,0 +1,14 @@
+import Glibc
+
+/// Calls `body` with a sockaddr_un for `path`.
+package func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+  var addr = sockaddr_un()
+  addr.sun_family = sa_family_t(AF_UNIX)
+  let bytes = Array(path.utf8)
+  withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+    for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b }
+  }
+  return withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+  }
+}
