@@ -371,7 +371,7 @@ public struct V1Driver: CgroupDriver {
     return CgroupFiles.readKeyed("\(d)/memory.oom_control")["oom_kill"] ?? 0
   }
 
-  public func oomEventFD(_ path: String) throws(CgroupError) -> Int32 {
+  public func oomEventFD(_ path: String) throws(CgroupError) -> FileDescriptor {
     guard let d = dir("memory", path) else { throw CgroupError("cgroup oom events: no memory hierarchy is mounted") }
     let efd = cella_eventfd(0)
     if efd < 0 { throw CgroupError.sys("cgroup oom events", SysError("eventfd")) }
@@ -383,7 +383,7 @@ public struct V1Driver: CgroupDriver {
     // The kernel keeps only the eventfd after registration, so the control fd goes at the end of the scope.
     try CgroupFiles.write(
       "cgroup oom events", d, "cgroup.event_control", "\(event.rawValue) \(control.rawValue)")
-    return event.release()
+    return event
   }
 }
 

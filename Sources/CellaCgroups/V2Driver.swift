@@ -282,7 +282,7 @@ public struct V2Driver: CgroupDriver {
     CgroupFiles.readKeyed("\(dir(path))/memory.events")["oom_kill"] ?? 0
   }
 
-  public func oomEventFD(_ path: String) throws(CgroupError) -> Int32 {
+  public func oomEventFD(_ path: String) throws(CgroupError) -> FileDescriptor {
     let file = "\(dir(path))/memory.events"
     let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
     if fd < 0 { throw CgroupError.sys("cgroup oom events", SysError("inotify_init1")) }
@@ -290,6 +290,6 @@ public struct V2Driver: CgroupDriver {
     if inotify_add_watch(watch.rawValue, file, UInt32(IN_MODIFY)) < 0 {
       throw CgroupError.sys("cgroup oom events", SysError("inotify_add_watch", path: file))
     }
-    return watch.release()
+    return watch
   }
 }

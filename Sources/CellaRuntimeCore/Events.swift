@@ -21,8 +21,8 @@ extension Lifecycle {
     let record = try store.load(id)
     guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
     let cgroups = hostCgroups
-    let oomFD = (try? cgroups.oomEventFD(path)) ?? -1
-    defer { if oomFD >= 0 { close(oomFD) } }
+    let oomEvents = try? cgroups.oomEventFD(path)
+    let oomFD = oomEvents?.rawValue ?? -1
     var lastOOM = cgroups.oomKillCount(path)
     var next = monotonicMillis()
     while record.initIsAlive {
