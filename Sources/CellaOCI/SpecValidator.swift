@@ -4,12 +4,12 @@
 public struct SpecValidator: Sendable {
   /// The bundle directory; relative `root.path` and bind sources resolve against it.
   public let bundle: String
-  /// Whether a host path exists; tests substitute their own.
+  /// Whether a host path exists (following symlinks); CellaOCI does no I/O, so the caller supplies it.
   public let hostHasPath: @Sendable (String) -> Bool
   /// The file name used as message prefix.
   public var file: String = "config.json"
 
-  public init(bundle: String, hostHasPath: @escaping @Sendable (String) -> Bool = HostFiles.exists) {
+  public init(bundle: String, hostHasPath: @escaping @Sendable (String) -> Bool) {
     self.bundle = bundle
     self.hostHasPath = hostHasPath
   }
@@ -109,7 +109,7 @@ public struct SpecValidator: Sendable {
       throw fail("root", "missing; set root.path to the container's root filesystem")
     }
     if root.path.isEmpty { throw fail("root.path", "is empty; set it to the container's root filesystem") }
-    let resolved = HostFiles.resolve(root.path, against: bundle)
+    let resolved = BundlePath.resolve(root.path, in: bundle)
     if !hostHasPath(resolved) {
       throw fail("root.path", "\(quote(resolved)) does not exist")
     }
@@ -188,7 +188,7 @@ public struct SpecValidator: Sendable {
         guard let source = mount.source, !source.isEmpty else {
           throw fail("mounts[\(i)].source", "missing; a bind mount needs a source")
         }
-        let resolved = HostFiles.resolve(source, against: bundle)
+        let resolved = BundlePath.resolve(source, in: bundle)
         if !hostHasPath(resolved) {
           throw fail("mounts[\(i)].source", "\(quote(resolved)) does not exist (bind mount source)")
         }

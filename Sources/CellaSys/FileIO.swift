@@ -67,6 +67,12 @@ public enum FileIO {
     return lstat(path, &st) == 0
   }
 
+  /// Whether a path exists after following symlinks (stat succeeds), as a bind mount source must.
+  @Sendable public static func existsFollowingLinks(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+  }
+
   /// Removes a directory tree without following symlinks; missing paths are not an error.
   public static func removeTree(_ path: String) throws(SysError) {
     var st = stat()
