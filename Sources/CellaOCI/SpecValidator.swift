@@ -20,10 +20,6 @@ public struct SpecValidator: Sendable {
     "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
   ]
 
-  public static let propagationModes: Set<String> = [
-    "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
-  ]
-
   public static let ipcSysctls: Set<String> = [
     "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
     "kernel.shmmni", "kernel.shm_rmid_forced",
@@ -83,10 +79,11 @@ public struct SpecValidator: Sendable {
     try checkHooks(spec.hooks)
     try checkIDMappings(linux)
     try checkTimeOffsets(linux)
-    if let propagation = linux.rootfsPropagation, !Self.propagationModes.contains(propagation) {
+    if let propagation = linux.rootfsPropagation, MountOptions.propagation(named: propagation) == nil {
+      let names = MountPropagation.Mode.allCases.flatMap { [$0.rawValue, "r" + $0.rawValue] }
       throw fail(
         "linux.rootfsPropagation",
-        "unknown propagation \(quote(propagation)) (use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable)"
+        "unknown propagation \(quote(propagation)) (use \(names.dropLast().joined(separator: ", ")) or \(names.last ?? ""))"
       )
     }
     try checkSysctl(linux)
