@@ -191,11 +191,11 @@ package extension InitPlan {
     if setupDev { devices = defaultDevices }
     for (i, d) in (linux?.devices ?? []).enumerated() {
       let type: mode_t
-      switch d.type {
-      case "c", "u": type = S_IFCHR
-      case "b": type = S_IFBLK
-      case "p": type = S_IFIFO
-      default: throw RuntimeError("config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"")
+      switch DeviceType(rawValue: d.type) {
+      case .c, .u: type = S_IFCHR
+      case .b: type = S_IFBLK
+      case .p: type = S_IFIFO
+      case nil: throw RuntimeError("config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"")
       }
       let field = "config.json: linux.devices[\(i)]"
       let step: DeviceStep

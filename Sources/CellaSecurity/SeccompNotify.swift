@@ -25,7 +25,7 @@ public enum SeccompNotify {
     let path = Array(listenerPath.utf8)
     // sun_path must keep its terminating NUL.
     guard !path.isEmpty, path.count < cella_sun_path_size() else {
-      throw SeccompError(field: field, "\(quote(listenerPath)) is empty or longer than a unix socket path allows")
+      throw SeccompError(field: field, "\(jsonQuote(listenerPath)) is empty or longer than a unix socket path allows")
     }
     withUnsafeMutableBytes(of: &addr.sun_path) { raw in
       raw.copyBytes(from: path)

@@ -58,3 +58,11 @@ final class MountBitsTests: XCTestCase {
     }
   }
 }
+
+/// Each spec rlimit name reaches setrlimit as the kernel's own resource number.
+final class RlimitResourceTests: XCTestCase {
+  func testEveryRlimitNameHasItsKernelNumber() {
+    XCTAssertEqual(RlimitType.allCases.map(\.resource), Array(0...15))
+    XCTAssertEqual(RlimitType.RLIMIT_NOFILE.resource, 7)
+  }
+}
