@@ -40,6 +40,6 @@ let package = Package(
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore"]),
   ]
 )

@@ -36,6 +36,9 @@ public struct Creator {
       configBytes: configBytes, options: options, hostHasPath: FileIO.existsFollowingLinks, cgroups: cgroups)
     let spec = decision.spec
     var plan = decision.plan
+    // From here on the plan holds fds (see closeIdmapTrees); cutting the trees forks, so it is not
+    // part of planning.
+    try plan.makeIdmapTrees()
     let effectiveResources = decision.resources
     let cgroupPath = decision.cgroupPath
     if let missing = plan.process.capabilities?.unavailable, !missing.isEmpty {

@@ -1,3 +1,4 @@
+import CShims
 import CellaCgroups
 import CellaOCI
 import CellaSys
@@ -50,33 +51,43 @@ extension Lifecycle {
     }
   }
 
-  /// Waits until init is gone (or a zombie); SIGKILL cannot be refused, so this is short.
+  /// Waits until init is gone (or a zombie) by polling its pidfd; SIGKILL cannot be refused, so
+  /// this is short unless init is stuck in the kernel.
   func waitForExit(_ record: ContainerRecord) throws(RuntimeError) {
-    var delay: UInt32 = 200
-    for _ in 0..<400 {
-      if !record.initIsAlive { return }
-      usleep(delay)
-      delay = min(delay * 2, 50_000)
+    let pidfd = cella_pidfd_open(record.pid, 0)
+    if pidfd < 0 { return }  // ESRCH: gone and reaped
+    defer { close(pidfd) }
+    // Opened after the pid could have been reused: only the recorded process is waited for.
+    guard record.initIsAlive else { return }
+    if !ExitWait.all([pidfd], timeoutMillis: Self.exitTimeoutMillis) {
+      throw RuntimeError(
+        "container \"\(record.id)\" (pid \(record.pid)) did not die within \(Self.exitTimeoutMillis / 1000)s of SIGKILL"
+      )
     }
-    throw RuntimeError("container \"\(record.id)\" (pid \(record.pid)) did not die after SIGKILL")
   }
+
+  /// How long delete waits for killed processes to exit.
+  static let exitTimeoutMillis: Int64 = 10_000
 }
 
 extension Lifecycle {
-  /// Removes a container's cgroup, waiting briefly for killed processes to leave it, and then the
-  /// parents its create made that no other container uses.
+  /// Removes a container's cgroup, first killing what is left in it and waiting (bounded) for those
+  /// processes to exit, and then the parents its create made that no other container uses.
   public func destroyCgroup(_ path: String) throws(RuntimeError) {
     let cgroups = hostCgroups
-    if (try? cgroups.destroy(path)) == nil {
-      var delay: UInt32 = 500
-      for _ in 0..<60 {
-        if cgroups.processes(path).isEmpty { break }
-        for pid in cgroups.processes(path) { Glibc.kill(pid, SIGKILL) }
-        usleep(delay)
-        delay = min(delay * 2, 50_000)
-      }
-      do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
+    let deadline = monotonicMillis() + Self.exitTimeoutMillis
+    // A few rounds: a process may fork while it is being killed.
+    for _ in 0..<8 {
+      let handles = ExitWait.open(cgroups.processes(path))
+      if handles.isEmpty { break }
+      defer { for h in handles { close(h.fd) } }
+      // Pinned first, checked after: a pid that left the cgroup (and may be reused) is not signalled.
+      let still = Set(cgroups.processes(path))
+      let members = handles.filter { still.contains($0.pid) }
+      for h in members { _ = cella_pidfd_send_signal(h.fd, SIGKILL, 0) }
+      if !ExitWait.all(members.map(\.fd), timeoutMillis: max(0, deadline - monotonicMillis())) { break }
     }
+    do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
     try store.withCgroupParents { parents throws(RuntimeError) in
       try parents.removeEmpty(above: cgroups.directories(path))
     }

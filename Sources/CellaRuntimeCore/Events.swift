@@ -23,31 +23,36 @@ extension Lifecycle {
     let cgroups = hostCgroups
     let oomEvents = try? cgroups.oomEventFD(path)
     let oomFD = oomEvents?.rawValue ?? -1
+    // Init's pidfd ends the wait when the container stops; without an OOM notification fd the OOM
+    // counter is read at least every second.
+    guard let initPidfd = try? FileDescriptor.pidfd(record.pid) else { return }
+    let initFD = initPidfd.rawValue
+    guard record.initIsAlive else { return }
     var lastOOM = cgroups.oomKillCount(path)
     var next = monotonicMillis()
-    while record.initIsAlive {
+    while true {
       let now = monotonicMillis()
       if now >= next {
         if let line = try? statsEvent(id: id) { emit(line) }
         next = now + intervalMillis
       }
-      var fds = [pollfd(fd: oomFD, events: Int16(POLLIN), revents: 0)]
-      let wait = Int32(max(0, min(next - monotonicMillis(), 1000)))
-      let n =
-        oomFD >= 0
-        ? poll(&fds, 1, wait)
-        : {
-          usleep(UInt32(wait) * 1000); return 0
-        }()
-      if n > 0 {
+      var fds = [
+        pollfd(fd: initFD, events: Int16(POLLIN), revents: 0), pollfd(fd: oomFD, events: Int16(POLLIN), revents: 0),
+      ]
+      let cap: Int64 = oomFD >= 0 ? Int64(Int32.max) : 1000
+      let n = poll(&fds, 2, Int32(max(0, min(next - monotonicMillis(), cap))))
+      if n < 0 && errno == EINTR { continue }
+      let oomReady = n > 0 && fds[1].revents != 0
+      if oomReady {
         var counter: UInt64 = 0
         _ = read(oomFD, &counter, 8)
       }
       let count = cgroups.oomKillCount(path)
-      if n > 0 || count > lastOOM {
+      if oomReady || count > lastOOM {
         lastOOM = count
         emit("{\"type\":\"oom\",\"id\":\(jsonQuote(id))}")
       }
+      if n > 0 && fds[0].revents != 0 { return }
     }
   }
 }

@@ -23,7 +23,7 @@ package struct MountStep: Sendable, Equatable {
   /// Copy the rootfs's contents at the destination into the new tmpfs.
   package var tmpcopyup = false
   /// The idmapping of an idmapped bind mount.
-  var idmap: IdmapRequest? = nil
+  package var idmap: IdmapRequest? = nil
   /// The detached, idmapped tree the runtime cut before the clone; init moves it into place.
   package var idmapTree: Int32 = -1
 }
@@ -228,8 +228,6 @@ package extension InitPlan {
     readonlyPaths = linux?.readonlyPaths ?? []
     createContainerHooks = spec.hooks?.createContainer ?? []
     startContainerHooks = spec.hooks?.startContainer ?? []
-    // Last: from here on the plan holds fds (see closeIdmapTrees).
-    try makeIdmapTrees()
   }
 
   /// One mount of the spec as a step; refuses options the mount could not apply.

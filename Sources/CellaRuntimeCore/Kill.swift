@@ -28,9 +28,13 @@ extension Lifecycle {
     }
   }
 
-  /// Signals every process of the container but init (init last is the caller's job).
+  /// Signals every process of the container but init (init last is the caller's job). Each pid is
+  /// pinned with a pidfd and signalled only if it is still the container's afterwards, so a pid reused
+  /// in between is never hit.
   func signalAll(_ record: ContainerRecord, _ signal: Int32) {
-    for pid in containerPIDs(record) where pid != record.pid { Glibc.kill(pid, signal) }
+    let handles = ExitWait.open(containerPIDs(record).filter { $0 != record.pid })
+    defer { for h in handles { close(h.fd) } }
+    let still = Set(containerPIDs(record))
+    for h in handles where still.contains(h.pid) { _ = cella_pidfd_send_signal(h.fd, signal, 0) }
   }
-
 }

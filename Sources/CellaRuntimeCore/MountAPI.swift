@@ -4,10 +4,10 @@ import Glibc
 
 /// The new mount API (open_tree, move_mount, mount_setattr): flag values (linux/mount.h, fcntl.h).
 package enum MountAPI {
-  static let atRecursive: UInt32 = 0x8000
-  static let atEmptyPath: UInt32 = 0x1000
-  static let openTreeClone: UInt32 = 1
-  static let openTreeCloexec = UInt32(O_CLOEXEC)
+  package static let atRecursive: UInt32 = 0x8000
+  package static let atEmptyPath: UInt32 = 0x1000
+  package static let openTreeClone: UInt32 = 1
+  package static let openTreeCloexec = UInt32(O_CLOEXEC)
   package static let moveMountFromEmptyPath: UInt32 = 0x04
   package static let moveMountToEmptyPath: UInt32 = 0x40
 

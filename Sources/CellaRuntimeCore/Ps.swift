@@ -1,3 +1,4 @@
+import CShims
 import CellaCgroups
 import CellaOCI
 import CellaSys
@@ -44,7 +45,7 @@ extension Lifecycle {
 
   private func runCapturing(_ path: String, _ argv: [String]) throws(RuntimeError) -> String {
     var fds: [Int32] = [0, 0]
-    guard pipe(&fds) == 0 else { throw RuntimeError("ps: pipe: \(SysError.describe(errno))") }
+    guard cella_pipe2(&fds, O_CLOEXEC) == 0 else { throw RuntimeError("ps: pipe: \(SysError.describe(errno))") }
     let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
     defer { close(devnull) }
     let pid: pid_t
