@@ -21,8 +21,9 @@ extension Lifecycle {
     let record = try store.load(id)
     guard let path = record.cgroupPath else { throw RuntimeError("container \"\(id)\" has no cgroup") }
     let cgroups = hostCgroups
-    let oomEvents = try? cgroups.oomEventFD(path)
-    let oomFD = oomEvents?.rawValue ?? -1
+    // Raw from here: `optional?.rawValue` would consume (and close) an Optional<FileDescriptor> at once.
+    let oomFD = (try? cgroups.oomEventFD(path))?.release() ?? -1
+    defer { if oomFD >= 0 { close(oomFD) } }
     // Init's pidfd ends the wait when the container stops; without an OOM notification fd the OOM
     // counter is read at least every second.
     guard let initPidfd = try? FileDescriptor.pidfd(record.pid) else { return }

@@ -53,8 +53,8 @@ package enum HookRunner {
     _ = Array(state.utf8).withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) }
     close(input[1])
 
-    let pidfdOwner = try? FileDescriptor.pidfd(pid)
-    let pidfd = pidfdOwner?.rawValue ?? -1
+    let pidfd = cella_pidfd_open(pid, 0)
+    defer { if pidfd >= 0 { close(pidfd) } }
     var captured: [UInt8] = []
     // create validated the timeout; a config copy edited in the state directory since is clamped
     // rather than trusted with the arithmetic.
