@@ -40,6 +40,7 @@ let package = Package(
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),
     .testTarget(name: "CellaRuntimeCLITests", dependencies: ["cella-runtime", "CellaErrors"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
+    .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
     .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore"]),
   ]
 )

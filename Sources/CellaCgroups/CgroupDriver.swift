@@ -1,4 +1,5 @@
 import CellaOCI
+import CellaSys
 import Glibc
 
 /// What the runtime does with a cgroup; one implementation per hierarchy kind.
@@ -39,7 +40,7 @@ public protocol CgroupDriver: Sendable {
   /// OOM kill count so far (memory.oom_control oom_kill on v1, memory.events oom_kill on v2).
   func oomKillCount(_ path: String) -> UInt64
   /// v1: an eventfd registered on memory.oom_control (cgroup.event_control); v2: an inotify fd on memory.events. Returns a pollable fd.
-  func oomEventFD(_ path: String) throws(CgroupError) -> Int32
+  func oomEventFD(_ path: String) throws(CgroupError) -> FileDescriptor
 }
 
 extension CgroupDriver {

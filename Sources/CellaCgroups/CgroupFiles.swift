@@ -15,9 +15,8 @@ enum CgroupFiles {
     let path = "\(dir)/\(file)"
     do {
       // O_TRUNC keeps a plain test file exact; cgroupfs ignores it.
-      let fd = try sys("open", path: path) { open(path, O_WRONLY | O_TRUNC | O_CLOEXEC) }
-      defer { close(fd) }
-      try FileIO.writeAll(fd: fd, Array(value.utf8), path: path)
+      let fd = try FileDescriptor.open(path, flags: O_WRONLY | O_TRUNC)
+      try FileIO.writeAll(fd: fd.rawValue, Array(value.utf8), path: path)
     } catch {
       let e = SysError(error.operation == "open" ? "open" : "write", path: path, errno: error.errno)
       throw CgroupError.sys(field, e, value: value, busyHint: busyHint)

@@ -138,35 +138,32 @@ enum DeviceProgram {
       if !verifier.isEmpty { msg += " (verifier: \(verifier))" }
       throw CgroupError(msg)
     }
-    defer { close(progFD) }
-    let dirFD = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dirFD < 0 { throw CgroupError.sys(field, SysError("open", path: cgroup)) }
-    defer { close(dirFD) }
+    let prog = FileDescriptor(adopting: progFD)
+    let dir: FileDescriptor
+    do { dir = try FileDescriptor.open(cgroup, flags: O_DIRECTORY) } catch { throw CgroupError.sys(field, error) }
     var ids = [UInt32](repeating: 0, count: 64)
-    let count = max(cella_bpf_query_device_progs(dirFD, &ids, UInt32(ids.count)), 0)
+    let count = max(cella_bpf_query_device_progs(dir.rawValue, &ids, UInt32(ids.count)), 0)
     let old = ids.prefix(Int(count))
     // Attach the new program before detaching the old ones so the cgroup is never unguarded.
-    if cella_bpf_attach_device_prog(dirFD, progFD, cella_bpf_allow_multi()) != 0 {
+    if cella_bpf_attach_device_prog(dir.rawValue, prog.rawValue, cella_bpf_allow_multi()) != 0 {
       let e = SysError("bpf(BPF_PROG_ATTACH)", path: cgroup)
       // A program attached without BPF_F_ALLOW_MULTI by someone else can only be replaced.
-      if cella_bpf_attach_device_prog(dirFD, progFD, 0) != 0 { throw CgroupError.sys(field, e) }
+      if cella_bpf_attach_device_prog(dir.rawValue, prog.rawValue, 0) != 0 { throw CgroupError.sys(field, e) }
       return
     }
     for id in old {
       let fd = cella_bpf_prog_fd_by_id(id)
       if fd < 0 { continue }
-      _ = cella_bpf_detach_device_prog(dirFD, fd)
-      close(fd)
+      let oldProg = FileDescriptor(adopting: fd)
+      _ = cella_bpf_detach_device_prog(dir.rawValue, oldProg.rawValue)
     }
   }
 
   /// Ids of the device programs attached to `cgroup` (for tests and diagnostics).
   static func attached(cgroup: String) -> [UInt32] {
-    let dirFD = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dirFD < 0 { return [] }
-    defer { close(dirFD) }
+    guard let dir = try? FileDescriptor.open(cgroup, flags: O_DIRECTORY) else { return [] }
     var ids = [UInt32](repeating: 0, count: 64)
-    let count = cella_bpf_query_device_progs(dirFD, &ids, UInt32(ids.count))
+    let count = cella_bpf_query_device_progs(dir.rawValue, &ids, UInt32(ids.count))
     return count > 0 ? Array(ids.prefix(Int(count))) : []
   }
 }

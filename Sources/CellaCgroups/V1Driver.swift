@@ -371,26 +371,19 @@ public struct V1Driver: CgroupDriver {
     return CgroupFiles.readKeyed("\(d)/memory.oom_control")["oom_kill"] ?? 0
   }
 
-  public func oomEventFD(_ path: String) throws(CgroupError) -> Int32 {
+  public func oomEventFD(_ path: String) throws(CgroupError) -> FileDescriptor {
     guard let d = dir("memory", path) else { throw CgroupError("cgroup oom events: no memory hierarchy is mounted") }
     let efd = cella_eventfd(0)
     if efd < 0 { throw CgroupError.sys("cgroup oom events", SysError("eventfd")) }
-    let control = "\(d)/memory.oom_control"
-    let ofd = open(control, O_RDONLY | O_CLOEXEC)
-    if ofd < 0 {
-      let e = SysError("open", path: control)
-      close(efd)
-      throw CgroupError.sys("cgroup oom events", e)
+    let event = FileDescriptor(adopting: efd)
+    let control: FileDescriptor
+    do { control = try FileDescriptor.open("\(d)/memory.oom_control") } catch {
+      throw CgroupError.sys("cgroup oom events", error)
     }
-    // The kernel keeps only the eventfd after registration, so the control fd can go.
-    defer { close(ofd) }
-    do {
-      try CgroupFiles.write("cgroup oom events", d, "cgroup.event_control", "\(efd) \(ofd)")
-    } catch {
-      close(efd)
-      throw error
-    }
-    return efd
+    // The kernel keeps only the eventfd after registration, so the control fd goes at the end of the scope.
+    try CgroupFiles.write(
+      "cgroup oom events", d, "cgroup.event_control", "\(event.rawValue) \(control.rawValue)")
+    return event
   }
 }
 

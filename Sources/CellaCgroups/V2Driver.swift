@@ -282,15 +282,14 @@ public struct V2Driver: CgroupDriver {
     CgroupFiles.readKeyed("\(dir(path))/memory.events")["oom_kill"] ?? 0
   }
 
-  public func oomEventFD(_ path: String) throws(CgroupError) -> Int32 {
+  public func oomEventFD(_ path: String) throws(CgroupError) -> FileDescriptor {
     let file = "\(dir(path))/memory.events"
     let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
     if fd < 0 { throw CgroupError.sys("cgroup oom events", SysError("inotify_init1")) }
-    if inotify_add_watch(fd, file, UInt32(IN_MODIFY)) < 0 {
-      let e = SysError("inotify_add_watch", path: file)
-      close(fd)
-      throw CgroupError.sys("cgroup oom events", e)
+    let watch = FileDescriptor(adopting: fd)
+    if inotify_add_watch(watch.rawValue, file, UInt32(IN_MODIFY)) < 0 {
+      throw CgroupError.sys("cgroup oom events", SysError("inotify_add_watch", path: file))
     }
-    return fd
+    return watch
   }
 }

@@ -30,16 +30,10 @@ public struct Creator {
     var options = options
     options.bundle = bundle
     options.seccompCache = store.seccompCacheDirectory
-    let configBytes: [UInt8]
-    do { configBytes = try FileIO.read("\(bundle)/config.json") } catch {
-      if error.errno == ENOENT {
-        throw RuntimeError("\(bundle)/config.json: no such file (is --bundle right?)", kind: .invalidArgument)
-      }
-      throw RuntimeError("\(bundle)/config.json: \(error.reason)", kind: .invalidArgument)
-    }
+    let configBytes = try InputFile.config(bundle: bundle)
     let cgroups = hostCgroups
     let decision = try Self.decide(
-      configBytes: configBytes, options: options, hostHasPath: HostFiles.exists, cgroups: cgroups)
+      configBytes: configBytes, options: options, hostHasPath: FileIO.existsFollowingLinks, cgroups: cgroups)
     let spec = decision.spec
     var plan = decision.plan
     // From here on the plan holds fds (see closeIdmapTrees); cutting the trees forks, so it is not

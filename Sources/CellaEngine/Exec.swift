@@ -147,10 +147,9 @@ extension Lifecycle {
   func execPlan(_ o: ExecOptions, spec: Spec) throws(RuntimeError) -> ProcessPlan {
     var process: Process
     if let file = o.processFile {
-      let bytes = try RuntimeError.wrap("--process \(file)") { try FileIO.read(file) }
+      process = try InputFile.decode(Process.self, from: file, flag: "--process")
       do {
-        process = try OCIJSON.decode(Process.self, from: bytes, file: file)
-        var validator = SpecValidator(bundle: "")
+        var validator = SpecValidator(bundle: "", hostHasPath: FileIO.existsFollowingLinks)
         validator.file = file
         try validator.checkProcessUnsupported(process, field: "")
         try validator.checkProcessNumbers(process, field: "")

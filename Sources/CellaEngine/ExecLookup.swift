@@ -1,20 +1,19 @@
 import CellaErrors
+import CellaOCI
 import CellaRuntimeCore
 import CellaSys
 import Glibc
 
 /// Finds the executable of process.args[0] the way execvp does, with the messages Docker keys on.
 enum ExecLookup {
-  static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-  /// Resolves `command` against PATH from `env`; throws "executable file not found" or "no such file or
-  /// directory" (executableNotFound) or "permission denied" (executableNotRunnable).
+  /// Resolves `command` against PATH from `env`; throws "executable file not found", "no such file or
+  /// directory" or "permission denied" (exit codes 127 and 126).
   static func resolve(_ command: String, env: [String]) throws(RuntimeError) -> String {
     if command.contains("/") {
       try check(command)
       return command
     }
-    let path = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? defaultPath
+    let path = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? DefaultSpec.searchPath
     var denied = false
     for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
       let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + command

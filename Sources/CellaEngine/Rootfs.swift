@@ -113,7 +113,7 @@ struct Rootfs {
         isDir ? try InRoot.mkdirAll(root: rootFD, m.destination) : try InRoot.ensureFile(root: rootFD, m.destination)
       }
       defer { close(dst) }
-      let callFlags = m.flags & (MS.bind | MS.rec | MountFlag.silent)
+      let callFlags = m.flags & (MS.bind | MS.rec | MS.silent)
       try mount(InRoot.procPath(src), InRoot.procPath(dst), nil, callFlags, step: "bind")
     } else {
       let dst = try RuntimeError.wrap("destination") { try InRoot.mkdirAll(root: rootFD, m.destination) }

@@ -1,6 +1,9 @@
 /// The config `spec` writes, like `runc spec`.
 public enum DefaultSpec {
-  public static let defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  /// The search path of a process whose environment has no PATH (execvp's and Go's fallback), and of the default spec.
+  public static let searchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  /// The PATH entry of the default spec's environment.
+  public static let defaultPath = "PATH=" + searchPath
 
   public static let maskedPaths = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",

@@ -1,21 +1,7 @@
-/// A JSON string literal for `text` (also used to quote values in one-line error messages).
+/// A JSON string literal for `text` (also used to quote values in one-line error messages): the
+/// encoder's own escaping, so hand-built JSON lines and the encoder cannot disagree.
 public func jsonQuote(_ text: String) -> String {
-  var out = "\""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    default:
-      if scalar.value < 0x20 || scalar.value == 0x7F {
-        let hex = String(scalar.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      } else {
-        out.unicodeScalars.append(scalar)
-      }
-    }
-  }
-  return out + "\""
+  var out: [UInt8] = []
+  writeJSONString(text, to: &out)
+  return String(decoding: out, as: UTF8.self)
 }

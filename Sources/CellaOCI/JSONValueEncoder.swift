@@ -112,7 +112,8 @@ func writeJSONString(_ s: String, to out: inout [UInt8]) {
     case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
     case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
     case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-    case 0x00..<0x20:
+    // DEL is legal JSON but would reach a terminal raw inside an error line.
+    case 0x00..<0x20, 0x7F:
       out.append(contentsOf: Array("\\u00".utf8))
       out.append(hex[Int(b >> 4)])
       out.append(hex[Int(b & 0xF)])
@@ -120,12 +121,6 @@ func writeJSONString(_ s: String, to out: inout [UInt8]) {
     }
   }
   out.append(UInt8(ascii: "\""))
-}
-
-private func quoted(_ s: String) -> String {
-  var out: [UInt8] = []
-  writeJSONString(s, to: &out)
-  return String(decoding: out, as: UTF8.self)
 }
 
 private func number(_ d: Double) throws -> String {
@@ -184,7 +179,7 @@ private struct _KeyedEnc<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
   mutating func encodeNil(forKey key: Key) throws { put(key, "null") }
   mutating func encode(_ value: Bool, forKey key: Key) throws { put(key, value ? "true" : "false") }
-  mutating func encode(_ value: String, forKey key: Key) throws { put(key, quoted(value)) }
+  mutating func encode(_ value: String, forKey key: Key) throws { put(key, jsonQuote(value)) }
   mutating func encode(_ value: Double, forKey key: Key) throws { put(key, try number(value)) }
   mutating func encode(_ value: Float, forKey key: Key) throws { put(key, try number(Double(value))) }
   mutating func encode(_ value: Int, forKey key: Key) throws { put(key, String(value)) }
@@ -240,7 +235,7 @@ private protocol _ScalarPut {
 extension _ScalarPut {
   mutating func encodeNil() throws { put("null") }
   mutating func encode(_ value: Bool) throws { put(value ? "true" : "false") }
-  mutating func encode(_ value: String) throws { put(quoted(value)) }
+  mutating func encode(_ value: String) throws { put(jsonQuote(value)) }
   mutating func encode(_ value: Double) throws { put(try number(value)) }
   mutating func encode(_ value: Float) throws { put(try number(Double(value))) }
   mutating func encode(_ value: Int) throws { put(String(value)) }

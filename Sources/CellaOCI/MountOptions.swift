@@ -1,43 +1,53 @@
-/// `mount(2)` flag values (linux/mount.h).
-public enum MountFlag {
-  public static let rdonly: UInt = 1
-  public static let nosuid: UInt = 2
-  public static let nodev: UInt = 4
-  public static let noexec: UInt = 8
-  public static let synchronous: UInt = 16
-  public static let remount: UInt = 32
-  public static let mandlock: UInt = 64
-  public static let dirsync: UInt = 128
-  public static let nosymfollow: UInt = 256
-  public static let noatime: UInt = 1024
-  public static let nodiratime: UInt = 2048
-  public static let bind: UInt = 4096
-  public static let rec: UInt = 16384
-  public static let silent: UInt = 32768
-  public static let unbindable: UInt = 1 << 17
-  public static let `private`: UInt = 1 << 18
-  public static let slave: UInt = 1 << 19
-  public static let shared: UInt = 1 << 20
-  public static let relatime: UInt = 1 << 21
-  public static let iversion: UInt = 1 << 23
-  public static let strictatime: UInt = 1 << 24
-  public static let lazytime: UInt = 1 << 25
+/// A per-mount attribute an option sets or clears; CellaSys holds its kernel bits (MS_*, MOUNT_ATTR_*).
+public enum MountAttribute: Sendable, Hashable, CaseIterable {
+  case readOnly, noSuid, noDev, noExec, noDirAtime, noSymFollow
 }
 
-/// `mount_setattr(2)` attribute values (linux/mount.h).
-public enum MountAttr {
-  public static let rdonly: UInt64 = 0x0000_0001
-  public static let nosuid: UInt64 = 0x0000_0002
-  public static let nodev: UInt64 = 0x0000_0004
-  public static let noexec: UInt64 = 0x0000_0008
-  /// The mask covering the three atime modes below.
-  public static let atimeMask: UInt64 = 0x0000_0070
-  public static let relatime: UInt64 = 0x0000_0000
-  public static let noatime: UInt64 = 0x0000_0010
-  public static let strictatime: UInt64 = 0x0000_0020
-  public static let nodiratime: UInt64 = 0x0000_0080
-  public static let idmap: UInt64 = 0x0010_0000
-  public static let nosymfollow: UInt64 = 0x0020_0000
+/// The kernel's three atime modes; a mount has exactly one.
+public enum AtimeMode: Sendable, Hashable, CaseIterable {
+  case relatime, noAtime, strictAtime
+}
+
+/// A flag of the filesystem (superblock) itself, which only a new mount can set.
+public enum FilesystemFlag: Sendable, Hashable, CaseIterable {
+  case synchronous, dirSync, lazyTime, iVersion, remount
+}
+
+/// Mount propagation, optionally for the whole tree below the mount.
+public struct MountPropagation: Sendable, Hashable {
+  /// The propagation types of mount(2), named as the option that sets each (the recursive one adds an "r").
+  public enum Mode: String, Sendable, Hashable, CaseIterable { case `private`, slave, shared, unbindable }
+  public var mode: Mode
+  public var recursive: Bool
+
+  public init(_ mode: Mode, recursive: Bool) {
+    self.mode = mode
+    self.recursive = recursive
+  }
+}
+
+/// The attributes a mount option list sets and clears, on the mount itself or on its whole tree.
+public struct MountAttributeChange: Sendable, Equatable {
+  public var set: Set<MountAttribute> = []
+  public var clear: Set<MountAttribute> = []
+  /// The atime mode chosen; nil leaves the mount's own.
+  public var atime: AtimeMode?
+
+  public init() {}
+
+  /// True when nothing is set, cleared, or chosen.
+  public var isEmpty: Bool { self.set.isEmpty && clear.isEmpty && atime == nil }
+
+  /// Applies one option: a later option overrides an earlier one for the same attribute.
+  mutating func apply(_ attribute: MountAttribute, set on: Bool) {
+    if on {
+      self.set.insert(attribute)
+      clear.remove(attribute)
+    } else {
+      clear.insert(attribute)
+      self.set.remove(attribute)
+    }
+  }
 }
 
 /// What one mount option does: one row of `MountOptions.table`.
@@ -46,16 +56,16 @@ public enum MountOptionEffect: Sendable, Equatable {
   case noEffect
   /// `bind` or `rbind`.
   case bind(recursive: Bool)
-  /// A per-mount attribute of the mount itself, as mount_setattr(2) bits to set and clear.
-  case attr(set: UInt64, clear: UInt64)
-  /// The same, applied to the mount and every mount below it (mount_setattr with AT_RECURSIVE).
-  case recursiveAttr(set: UInt64, clear: UInt64)
-  /// A flag of the filesystem itself (mount(2) flags to set and clear); a bind mount cannot change it.
-  case filesystemFlag(set: UInt, clear: UInt)
-  /// A flag of the mount(2) call itself (kernel log verbosity), valid for every mount.
-  case callFlag(set: UInt, clear: UInt)
+  /// Sets or clears a per-mount attribute, of the mount itself or (recursive) of every mount below it too.
+  case attribute(MountAttribute, set: Bool, recursive: Bool)
+  /// Chooses the atime mode, of the mount itself or of its whole tree.
+  case atime(AtimeMode, recursive: Bool)
+  /// Sets or clears a flag of the filesystem itself; a bind mount cannot change it.
+  case filesystemFlag(FilesystemFlag, set: Bool)
+  /// MS_SILENT on or off: a flag of the mount(2) call itself (kernel log verbosity), valid for every mount.
+  case silent(Bool)
   /// Propagation, for a separate mount(2) call.
-  case propagation(UInt)
+  case propagation(MountPropagation)
   /// An idmapped bind mount (mount_setattr MOUNT_ATTR_IDMAP).
   case idmap(recursive: Bool)
   /// crun's extension: copy what the rootfs has at the destination into the new tmpfs.
@@ -70,20 +80,16 @@ public struct MountOptions: Sendable, Equatable {
   public var isBind = false
   /// `rbind` was given.
   public var isRecursive = false
-  /// mount_setattr bits to set on the mount itself (ro, nosuid, noatime...).
-  public var attrSet: UInt64 = 0
-  /// mount_setattr bits to clear on the mount itself (rw, suid, atime modes...).
-  public var attrClear: UInt64 = 0
-  /// mount_setattr bits to set on the whole tree (rro, rnosuid...).
-  public var recursiveAttrSet: UInt64 = 0
-  /// mount_setattr bits to clear on the whole tree (rrw, rsuid, atime modes...).
-  public var recursiveAttrClear: UInt64 = 0
+  /// What the options set and clear on the mount itself (ro, nosuid, noatime...).
+  public var attributes = MountAttributeChange()
+  /// What the options set and clear on the whole tree (rro, rnosuid...).
+  public var recursiveAttributes = MountAttributeChange()
   /// Filesystem flags (sync, dirsync, lazytime, iversion, remount) for a new, non-bind mount.
-  public var filesystemFlags: UInt = 0
-  /// MS_SILENT, for every mount(2) call of this mount.
-  public var callFlags: UInt = 0
-  /// Propagation flags for a separate mount(2) call (MS_PRIVATE|MS_REC for rprivate...).
-  public var propagation: UInt = 0
+  public var filesystemFlags: Set<FilesystemFlag> = []
+  /// `silent`: MS_SILENT on every mount(2) call of this mount.
+  public var silent = false
+  /// Propagation for a separate mount(2) call (rprivate...), if any.
+  public var propagation: MountPropagation?
   /// Filesystem-specific options for mount(2)'s data argument ("size=65536k", "mode=755").
   public var data: [String] = []
   /// `idmap` or `ridmap`: make an idmapped mount.
@@ -99,73 +105,53 @@ public struct MountOptions: Sendable, Equatable {
   public var dataString: String { data.joined(separator: ",") }
 
   /// True when the mount itself is read-only (`ro`).
-  public var isReadOnly: Bool { attrSet & MountAttr.rdonly != 0 }
-
-  /// The mount(2) flags that give a new (non-bind) mount its per-mount attributes and filesystem flags.
-  public var flags: UInt {
-    var flags = filesystemFlags | callFlags
-    let pairs: [(UInt64, UInt)] = [
-      (MountAttr.rdonly, MountFlag.rdonly), (MountAttr.nosuid, MountFlag.nosuid), (MountAttr.nodev, MountFlag.nodev),
-      (MountAttr.noexec, MountFlag.noexec), (MountAttr.nodiratime, MountFlag.nodiratime),
-      (MountAttr.nosymfollow, MountFlag.nosymfollow),
-    ]
-    for (attr, flag) in pairs where attrSet & attr != 0 { flags |= flag }
-    if attrClear & MountAttr.atimeMask != 0 {
-      switch attrSet & MountAttr.atimeMask {
-      case MountAttr.noatime: flags |= MountFlag.noatime
-      case MountAttr.strictatime: flags |= MountFlag.strictatime
-      default: flags |= MountFlag.relatime
-      }
-    }
-    return flags
-  }
+  public var isReadOnly: Bool { attributes.set.contains(.readOnly) }
 
   /// The one table of mount options: what the mounter does with each, and what `features` reports.
   ///
   /// atime options choose one of the kernel's three modes; "atime", "nostrictatime" (and their
   /// recursive forms) fall back to the kernel default, relatime, and "norelatime" means strictatime.
   public static let table: [String: MountOptionEffect] = {
-    let atime = MountAttr.atimeMask
-    let perMount: [String: (set: UInt64, clear: UInt64)] = [
-      "ro": (MountAttr.rdonly, 0), "rw": (0, MountAttr.rdonly),
-      "nosuid": (MountAttr.nosuid, 0), "suid": (0, MountAttr.nosuid),
-      "nodev": (MountAttr.nodev, 0), "dev": (0, MountAttr.nodev),
-      "noexec": (MountAttr.noexec, 0), "exec": (0, MountAttr.noexec),
-      "nodiratime": (MountAttr.nodiratime, 0), "diratime": (0, MountAttr.nodiratime),
-      "nosymfollow": (MountAttr.nosymfollow, 0), "symfollow": (0, MountAttr.nosymfollow),
-      "relatime": (MountAttr.relatime, atime), "noatime": (MountAttr.noatime, atime),
-      "strictatime": (MountAttr.strictatime, atime), "atime": (MountAttr.relatime, atime),
-      "nostrictatime": (MountAttr.relatime, atime), "norelatime": (MountAttr.strictatime, atime),
+    let attributes: [String: (MountAttribute, set: Bool)] = [
+      "ro": (.readOnly, true), "rw": (.readOnly, false),
+      "nosuid": (.noSuid, true), "suid": (.noSuid, false),
+      "nodev": (.noDev, true), "dev": (.noDev, false),
+      "noexec": (.noExec, true), "exec": (.noExec, false),
+      "nodiratime": (.noDirAtime, true), "diratime": (.noDirAtime, false),
+      "nosymfollow": (.noSymFollow, true), "symfollow": (.noSymFollow, false),
+    ]
+    let atimes: [String: AtimeMode] = [
+      "relatime": .relatime, "noatime": .noAtime, "strictatime": .strictAtime, "atime": .relatime,
+      "nostrictatime": .relatime, "norelatime": .strictAtime,
     ]
     var table: [String: MountOptionEffect] = [
       "defaults": .noEffect,
       "nomand": .noEffect,
       "mand": .refused("mandatory locking was removed from Linux (5.15); the kernel ignores it"),
       "bind": .bind(recursive: false), "rbind": .bind(recursive: true),
-      "sync": .filesystemFlag(set: MountFlag.synchronous, clear: 0),
-      "async": .filesystemFlag(set: 0, clear: MountFlag.synchronous),
-      "dirsync": .filesystemFlag(set: MountFlag.dirsync, clear: 0),
-      "lazytime": .filesystemFlag(set: MountFlag.lazytime, clear: 0),
-      "nolazytime": .filesystemFlag(set: 0, clear: MountFlag.lazytime),
-      "iversion": .filesystemFlag(set: MountFlag.iversion, clear: 0),
-      "noiversion": .filesystemFlag(set: 0, clear: MountFlag.iversion),
-      "remount": .filesystemFlag(set: MountFlag.remount, clear: 0),
-      "silent": .callFlag(set: MountFlag.silent, clear: 0),
-      "loud": .callFlag(set: 0, clear: MountFlag.silent),
-      "private": .propagation(MountFlag.private), "rprivate": .propagation(MountFlag.private | MountFlag.rec),
-      "slave": .propagation(MountFlag.slave), "rslave": .propagation(MountFlag.slave | MountFlag.rec),
-      "shared": .propagation(MountFlag.shared), "rshared": .propagation(MountFlag.shared | MountFlag.rec),
-      "unbindable": .propagation(MountFlag.unbindable),
-      "runbindable": .propagation(MountFlag.unbindable | MountFlag.rec),
+      "sync": .filesystemFlag(.synchronous, set: true), "async": .filesystemFlag(.synchronous, set: false),
+      "dirsync": .filesystemFlag(.dirSync, set: true),
+      "lazytime": .filesystemFlag(.lazyTime, set: true), "nolazytime": .filesystemFlag(.lazyTime, set: false),
+      "iversion": .filesystemFlag(.iVersion, set: true), "noiversion": .filesystemFlag(.iVersion, set: false),
+      "remount": .filesystemFlag(.remount, set: true),
+      "silent": .silent(true), "loud": .silent(false),
       "idmap": .idmap(recursive: false), "ridmap": .idmap(recursive: true),
       "tmpcopyup": .tmpcopyup,
       "copy-symlink": .refused("crun's copy-symlink extension is not supported by cella"),
       "src-nofollow": .refused("crun's src-nofollow extension is not supported by cella"),
       "dest-nofollow": .refused("crun's dest-nofollow extension is not supported by cella"),
     ]
-    for (name, bits) in perMount {
-      table[name] = .attr(set: bits.set, clear: bits.clear)
-      table["r" + name] = .recursiveAttr(set: bits.set, clear: bits.clear)
+    for (name, row) in attributes {
+      table[name] = .attribute(row.0, set: row.set, recursive: false)
+      table["r" + name] = .attribute(row.0, set: row.set, recursive: true)
+    }
+    for (name, mode) in atimes {
+      table[name] = .atime(mode, recursive: false)
+      table["r" + name] = .atime(mode, recursive: true)
+    }
+    for mode in MountPropagation.Mode.allCases {
+      table[mode.rawValue] = .propagation(MountPropagation(mode, recursive: false))
+      table["r" + mode.rawValue] = .propagation(MountPropagation(mode, recursive: true))
     }
     return table
   }()
@@ -175,9 +161,9 @@ public struct MountOptions: Sendable, Equatable {
     table.filter { if case .refused = $0.value { false } else { true } }.keys.sorted()
   }
 
-  /// Propagation flags for a propagation option name ("rprivate"), or nil.
-  public static func propagation(named name: String) -> UInt? {
-    if case .propagation(let bits)? = table[name] { return bits }
+  /// The propagation a propagation option name ("rprivate") stands for, or nil.
+  public static func propagation(named name: String) -> MountPropagation? {
+    if case .propagation(let propagation)? = table[name] { return propagation }
     return nil
   }
 
@@ -205,19 +191,23 @@ public struct MountOptions: Sendable, Equatable {
         break
       case .bind(let recursive):
         result.isRecursive = result.isRecursive || recursive
-      case .attr(let set, let clear):
-        merge(&result.attrSet, &result.attrClear, set, clear)
-      case .recursiveAttr(let set, let clear):
-        merge(&result.recursiveAttrSet, &result.recursiveAttrClear, set, clear)
-      case .filesystemFlag(let set, let clear):
+      case .attribute(let attribute, let set, recursive: false):
+        result.attributes.apply(attribute, set: set)
+      case .attribute(let attribute, let set, recursive: true):
+        result.recursiveAttributes.apply(attribute, set: set)
+      case .atime(let mode, recursive: false):
+        result.attributes.atime = mode
+      case .atime(let mode, recursive: true):
+        result.recursiveAttributes.atime = mode
+      case .filesystemFlag(let flag, let set):
         if result.isBind {
           throw refuse("sets a flag of the whole filesystem, which a bind mount cannot change (the kernel ignores it)")
         }
-        result.filesystemFlags = (result.filesystemFlags | set) & ~clear
-      case .callFlag(let set, let clear):
-        result.callFlags = (result.callFlags | set) & ~clear
-      case .propagation(let bits):
-        result.propagation = bits
+        if set { result.filesystemFlags.insert(flag) } else { result.filesystemFlags.remove(flag) }
+      case .silent(let on):
+        result.silent = on
+      case .propagation(let propagation):
+        result.propagation = propagation
       case .idmap(let recursive):
         if !result.isBind { throw refuse("needs a bind mount (cella idmaps bind mounts only)") }
         result.isIdmap = true
@@ -230,17 +220,5 @@ public struct MountOptions: Sendable, Equatable {
       }
     }
     return result
-  }
-
-  /// Folds one option's set/clear bits into the running state; an atime mode replaces the previous one.
-  private static func merge(_ set: inout UInt64, _ clear: inout UInt64, _ newSet: UInt64, _ newClear: UInt64) {
-    if newClear == MountAttr.atimeMask {
-      // mount_setattr(2) changes the atime mode only with the whole mask in attr_clr.
-      set = (set & ~MountAttr.atimeMask) | newSet
-      clear |= MountAttr.atimeMask
-    } else {
-      set = (set | newSet) & ~newClear
-      clear = (clear | newClear) & ~newSet
-    }
   }
 }

@@ -1,22 +1,7 @@
 import FoundationEssentials
 
-/// Reads `config.json` from a bundle.
+/// Decodes `config.json`; reading it from a bundle is the caller's (CellaOCI does no host I/O).
 public enum SpecLoader {
-  /// Loads `<bundle>/config.json`. Errors are one line naming the file.
-  public static func load(bundle: String) throws(OCIError) -> Spec {
-    let path = HostFiles.resolve("config.json", against: bundle.isEmpty ? "." : bundle)
-    let bytes: [UInt8]
-    do {
-      bytes = try HostFiles.readAll(path)
-    } catch {
-      if error.isNotFound {
-        throw OCIError("\(path): no such file (is --bundle right?)")
-      }
-      throw OCIError("\(path): cannot read: \(error.text)")
-    }
-    return try decode(bytes, file: "config.json")
-  }
-
   /// Decodes a config from bytes.
   public static func decode(_ bytes: [UInt8], file: String = "config.json") throws(OCIError) -> Spec {
     try OCIJSON.decode(Spec.self, from: bytes, file: file)

@@ -6,38 +6,19 @@ import CellaErrors
 public struct SpecValidator: Sendable {
   /// The bundle directory; relative `root.path` and bind sources resolve against it.
   public let bundle: String
-  /// Whether a host path exists; tests substitute their own.
+  /// Whether a host path exists (following symlinks); CellaOCI does no I/O, so the caller supplies it.
   public let hostHasPath: @Sendable (String) -> Bool
   /// The file name used as message prefix.
   public var file: String = "config.json"
 
-  public init(bundle: String, hostHasPath: @escaping @Sendable (String) -> Bool = HostFiles.exists) {
+  public init(bundle: String, hostHasPath: @escaping @Sendable (String) -> Bool) {
     self.bundle = bundle
     self.hostHasPath = hostHasPath
   }
 
-  public static let rlimitTypes: Set<String> = [
-    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC",
-    "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
-    "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
-  ]
-
-  public static let propagationModes: Set<String> = [
-    "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable",
-  ]
-
   public static let ipcSysctls: Set<String> = [
     "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
     "kernel.shmmni", "kernel.shm_rmid_forced",
-  ]
-
-  public static let seccompActions: Set<String> = [
-    "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
-    "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY",
-  ]
-
-  public static let seccompOperators: Set<String> = [
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
   ]
 
   public static let timeOffsetClocks: Set<String> = ["monotonic", "boottime"]
@@ -98,10 +79,11 @@ public struct SpecValidator: Sendable {
     try checkHooks(spec.hooks)
     try checkIDMappings(linux)
     try checkTimeOffsets(linux)
-    if let propagation = linux.rootfsPropagation, !Self.propagationModes.contains(propagation) {
+    if let propagation = linux.rootfsPropagation, MountOptions.propagation(named: propagation) == nil {
+      let names = MountPropagation.Mode.allCases.flatMap { [$0.rawValue, "r" + $0.rawValue] }
       throw fail(
         "linux.rootfsPropagation",
-        "unknown propagation \(quote(propagation)) (use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable)"
+        "unknown propagation \(quote(propagation)) (use \(names.dropLast().joined(separator: ", ")) or \(names.last ?? ""))"
       )
     }
     try checkSysctl(linux)
@@ -124,7 +106,7 @@ public struct SpecValidator: Sendable {
       throw fail("root", "missing; set root.path to the container's root filesystem")
     }
     if root.path.isEmpty { throw fail("root.path", "is empty; set it to the container's root filesystem") }
-    let resolved = HostFiles.resolve(root.path, against: bundle)
+    let resolved = BundlePath.resolve(root.path, in: bundle)
     if !hostHasPath(resolved) {
       throw fail("root.path", "\(quote(resolved)) does not exist")
     }
@@ -144,7 +126,7 @@ public struct SpecValidator: Sendable {
     try checkProcessNumbers(process, field: "process")
     var seen: Set<String> = []
     for (i, rlimit) in (process.rlimits ?? []).enumerated() {
-      guard Self.rlimitTypes.contains(rlimit.type) else {
+      guard RlimitType(rawValue: rlimit.type) != nil else {
         throw fail("process.rlimits[\(i)].type", "unknown rlimit \(quote(rlimit.type))")
       }
       if !seen.insert(rlimit.type).inserted {
@@ -230,7 +212,7 @@ public struct SpecValidator: Sendable {
         guard let source = mount.source, !source.isEmpty else {
           throw fail("mounts[\(i)].source", "missing; a bind mount needs a source")
         }
-        let resolved = HostFiles.resolve(source, against: bundle)
+        let resolved = BundlePath.resolve(source, in: bundle)
         if !hostHasPath(resolved) {
           throw fail("mounts[\(i)].source", "\(quote(resolved)) does not exist (bind mount source)")
         }
@@ -334,13 +316,17 @@ public struct SpecValidator: Sendable {
 
   private func checkDevices(_ devices: [LinuxDevice]) throws(OCIError) {
     for (i, device) in devices.enumerated() {
-      guard ["c", "b", "u", "p"].contains(device.type) else {
-        throw fail("linux.devices[\(i)].type", "unknown device type \(quote(device.type)) (use c, b, u or p)")
+      guard let type = DeviceType(rawValue: device.type) else {
+        let names = DeviceType.allCases.map(\.rawValue)
+        throw fail(
+          "linux.devices[\(i)].type",
+          "unknown device type \(quote(device.type)) (use \(names.dropLast().joined(separator: ", ")) or \(names.last ?? ""))"
+        )
       }
       if !device.path.hasPrefix("/") {
         throw fail("linux.devices[\(i)].path", "must be an absolute path, got \(quote(device.path))")
       }
-      if device.type != "p" {
+      if type.cgroupType != nil {
         if device.major == nil {
           throw fail("linux.devices[\(i)].major", "required for a \(quote(device.type)) device")
         }
@@ -358,28 +344,37 @@ public struct SpecValidator: Sendable {
 
   private func checkSeccomp(_ seccomp: LinuxSeccomp?) throws(OCIError) {
     guard let seccomp else { return }
-    var usesNotify = seccomp.defaultAction == "SCMP_ACT_NOTIFY"
-    if !Self.seccompActions.contains(seccomp.defaultAction) {
-      throw fail("linux.seccomp.defaultAction", "unknown action \(quote(seccomp.defaultAction))")
+    if let problem = Self.seccompProblem(seccomp) { throw fail(problem.field, problem.text) }
+  }
+
+  /// The first structural problem of a seccomp section (names, actions, operators, argument indexes, a
+  /// listener for SCMP_ACT_NOTIFY), as a field and a text; CellaSecurity's compiler asks the same.
+  public static func seccompProblem(_ seccomp: LinuxSeccomp) -> (field: String, text: String)? {
+    var usesNotify = seccomp.defaultAction == SeccompAction.SCMP_ACT_NOTIFY.rawValue
+    if SeccompAction(rawValue: seccomp.defaultAction) == nil {
+      return ("linux.seccomp.defaultAction", "unknown action \(quote(seccomp.defaultAction))")
     }
     for (i, rule) in (seccomp.syscalls ?? []).enumerated() {
-      if rule.names.isEmpty {
-        throw fail("linux.seccomp.syscalls[\(i)].names", "is empty; name at least one syscall")
+      if rule.names.isEmpty { return ("linux.seccomp.syscalls[\(i)].names", "is empty; name at least one syscall") }
+      if SeccompAction(rawValue: rule.action) == nil {
+        return ("linux.seccomp.syscalls[\(i)].action", "unknown action \(quote(rule.action))")
       }
-      if !Self.seccompActions.contains(rule.action) {
-        throw fail("linux.seccomp.syscalls[\(i)].action", "unknown action \(quote(rule.action))")
-      }
-      if rule.action == "SCMP_ACT_NOTIFY" { usesNotify = true }
+      if rule.action == SeccompAction.SCMP_ACT_NOTIFY.rawValue { usesNotify = true }
       for (j, arg) in (rule.args ?? []).enumerated() {
-        try range(arg.index, Self.seccompArgIndexes, "linux.seccomp.syscalls[\(i)].args[\(j)].index")
-        if !Self.seccompOperators.contains(arg.op) {
-          throw fail("linux.seccomp.syscalls[\(i)].args[\(j)].op", "unknown operator \(quote(arg.op))")
+        let field = "linux.seccomp.syscalls[\(i)].args[\(j)]"
+        if !seccompArgIndexes.contains(arg.index) {
+          let range = seccompArgIndexes
+          let text = IntegerRange.problem(
+            value: "\(arg.index)", lower: "\(range.lowerBound)", upper: "\(range.upperBound)")
+          return (field + ".index", text)
         }
+        if SeccompOperator(rawValue: arg.op) == nil { return (field + ".op", "unknown operator \(quote(arg.op))") }
       }
     }
     if usesNotify && (seccomp.listenerPath ?? "").isEmpty {
-      throw fail("linux.seccomp.listenerPath", "missing; SCMP_ACT_NOTIFY needs a listener socket")
+      return ("linux.seccomp.listenerPath", "missing; SCMP_ACT_NOTIFY needs a listener socket")
     }
+    return nil
   }
 
   private func range<T: BinaryInteger>(_ value: T, _ allowed: ClosedRange<T>, _ field: String) throws(OCIError) {

@@ -22,9 +22,10 @@ package enum DeviceRules {
   package static func effective(_ resources: LinuxResources?, devices: [LinuxDevice]) -> LinuxResources? {
     guard var r = resources, let rules = r.devices, !rules.isEmpty else { return resources }
     let configured = devices.compactMap { d -> LinuxDeviceCgroup? in
-      guard let major = d.major, let minor = d.minor, d.type != "p" else { return nil }
-      return LinuxDeviceCgroup(
-        allow: true, type: d.type == "u" ? "c" : d.type, major: major, minor: minor, access: "rwm")
+      guard let major = d.major, let minor = d.minor, let type = DeviceType(rawValue: d.type)?.cgroupType else {
+        return nil
+      }
+      return LinuxDeviceCgroup(allow: true, type: type, major: major, minor: minor, access: "rwm")
     }
     r.devices = rules + defaults + configured
     return r

@@ -25,13 +25,13 @@ extension Lifecycle {
       throw RuntimeError("container \"\(id)\" has no cgroup", kind: .invalidState)
     }
     let cgroups = hostCgroups
-    let oomFD = (try? cgroups.oomEventFD(path)) ?? -1
+    // Raw from here: `optional?.rawValue` would consume (and close) an Optional<FileDescriptor> at once.
+    let oomFD = (try? cgroups.oomEventFD(path))?.release() ?? -1
     defer { if oomFD >= 0 { close(oomFD) } }
     // Init's pidfd ends the wait when the container stops; without an OOM notification fd the OOM
     // counter is read at least every second.
-    let initFD = cella_pidfd_open(record.pid, 0)
-    if initFD < 0 { return }
-    defer { close(initFD) }
+    guard let initPidfd = try? FileDescriptor.pidfd(record.pid) else { return }
+    let initFD = initPidfd.rawValue
     guard record.initIsAlive else { return }
     var lastOOM = cgroups.oomKillCount(path)
     var next = monotonicMillis()

@@ -141,7 +141,7 @@ package extension InitPlan {
     guard let process = spec.process, let root = spec.root else {
       throw RuntimeError("config.json: process and root are required", kind: .invalidArgument)
     }
-    self.rootfs = root.path.hasPrefix("/") ? root.path : "\(options.bundle)/\(root.path)"
+    self.rootfs = BundlePath.resolve(root.path, in: options.bundle)
     self.rootReadonly = root.readonly ?? false
     self.noPivot = options.noPivot
     self.noNewKeyring = options.noNewKeyring
@@ -191,11 +191,11 @@ package extension InitPlan {
     if setupDev { devices = defaultDevices }
     for (i, d) in (linux?.devices ?? []).enumerated() {
       let type: mode_t
-      switch d.type {
-      case "c", "u": type = S_IFCHR
-      case "b": type = S_IFBLK
-      case "p": type = S_IFIFO
-      default:
+      switch DeviceType(rawValue: d.type) {
+      case .c, .u: type = S_IFCHR
+      case .b: type = S_IFBLK
+      case .p: type = S_IFIFO
+      case nil:
         throw RuntimeError(
           "config.json: linux.devices[\(i)].type: unknown device type \"\(d.type)\"", kind: .invalidArgument)
       }
@@ -213,7 +213,7 @@ package extension InitPlan {
       devices.append(step)
     }
     if let prop = linux?.rootfsPropagation {
-      rootPropagation = MountOptions.propagation(named: prop) ?? 0
+      rootPropagation = MountOptions.propagation(named: prop)?.mountFlags ?? 0
     }
 
     self.process = try ProcessPlan(process, field: "process")
@@ -243,7 +243,7 @@ package extension InitPlan {
     let type = m.type ?? (opts.isBind ? "bind" : "")
     let isBind = opts.isBind
     var source = m.source ?? type
-    if isBind && !source.hasPrefix("/") { source = "\(bundle)/\(source)" }
+    if isBind { source = BundlePath.resolve(source, in: bundle) }
     if type.isEmpty && !isBind { throw RuntimeError("\(field).type: a mount needs a type", kind: .invalidArgument) }
     var flags = opts.flags
     if isBind { flags |= MS.bind | (opts.isRecursive ? MS.rec : 0) }
@@ -254,12 +254,12 @@ package extension InitPlan {
     }
     var step = MountStep(
       destination: m.destination, type: isBind ? "bind" : type, source: source, flags: flags,
-      propagation: opts.propagation, data: opts.dataString, isBind: isBind,
+      propagation: opts.propagation?.mountFlags ?? 0, data: opts.dataString, isBind: isBind,
       isCgroup: type == "cgroup" || type == "cgroup2")
-    step.attrSet = opts.attrSet
-    step.attrClear = opts.attrClear
-    step.recursiveAttrSet = opts.recursiveAttrSet
-    step.recursiveAttrClear = opts.recursiveAttrClear
+    step.attrSet = opts.attributes.attrSet
+    step.attrClear = opts.attributes.attrClear
+    step.recursiveAttrSet = opts.recursiveAttributes.attrSet
+    step.recursiveAttrClear = opts.recursiveAttributes.attrClear
     step.tmpcopyup = opts.tmpcopyup
     step.idmap = try IdmapRequest(m, options: opts, field: field, plan: plan)
     return step

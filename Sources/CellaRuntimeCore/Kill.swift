@@ -17,14 +17,13 @@ extension Lifecycle {
 
   /// Signals init through a pidfd opened after checking the start time, so a reused pid is never hit.
   func signalInit(_ record: ContainerRecord, _ signal: Int32) throws(RuntimeError) {
-    let pidfd = cella_pidfd_open(record.pid, 0)
-    if pidfd < 0 {
-      if errno == ESRCH { return }
-      throw RuntimeError("pidfd_open \(record.pid)", errno: errno)
+    let pidfd: FileDescriptor
+    do { pidfd = try FileDescriptor.pidfd(record.pid) } catch {
+      if error.errno == ESRCH { return }
+      throw RuntimeError(error.message, kind: error.kind)
     }
-    defer { close(pidfd) }
     guard record.initIsAlive else { return }
-    if cella_pidfd_send_signal(pidfd, signal, 0) != 0 && errno != ESRCH {
+    if cella_pidfd_send_signal(pidfd.rawValue, signal, 0) != 0 && errno != ESRCH {
       throw RuntimeError("signal \(signal) to \(record.pid)", errno: errno)
     }
   }

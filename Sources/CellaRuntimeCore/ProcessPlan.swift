@@ -2,12 +2,31 @@ import CellaOCI
 import CellaSecurity
 import Glibc
 
-/// Resource names of process.rlimits.
-let rlimitResources: [String: Int32] = [
-  "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
-  "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
-  "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
-]
+extension RlimitType {
+  /// The resource number setrlimit(2) takes for it.
+  var resource: Int32 {
+    let resource: __rlimit_resource =
+      switch self {
+      case .RLIMIT_CPU: Glibc.RLIMIT_CPU
+      case .RLIMIT_FSIZE: Glibc.RLIMIT_FSIZE
+      case .RLIMIT_DATA: Glibc.RLIMIT_DATA
+      case .RLIMIT_STACK: Glibc.RLIMIT_STACK
+      case .RLIMIT_CORE: Glibc.RLIMIT_CORE
+      case .RLIMIT_RSS: Glibc.__RLIMIT_RSS
+      case .RLIMIT_NPROC: Glibc.__RLIMIT_NPROC
+      case .RLIMIT_NOFILE: Glibc.RLIMIT_NOFILE
+      case .RLIMIT_MEMLOCK: Glibc.__RLIMIT_MEMLOCK
+      case .RLIMIT_AS: Glibc.RLIMIT_AS
+      case .RLIMIT_LOCKS: Glibc.__RLIMIT_LOCKS
+      case .RLIMIT_SIGPENDING: Glibc.__RLIMIT_SIGPENDING
+      case .RLIMIT_MSGQUEUE: Glibc.__RLIMIT_MSGQUEUE
+      case .RLIMIT_NICE: Glibc.__RLIMIT_NICE
+      case .RLIMIT_RTPRIO: Glibc.__RLIMIT_RTPRIO
+      case .RLIMIT_RTTIME: Glibc.__RLIMIT_RTTIME
+      }
+    return Int32(resource.rawValue)
+  }
+}
 
 /// A process to start in a container (init's user program, or an `exec`), resolved before any fork.
 package struct ProcessPlan: Sendable {
@@ -41,7 +60,7 @@ package struct ProcessPlan: Sendable {
     additionalGids = process.user.additionalGids ?? []
     umask = process.user.umask.map { mode_t($0) }
     for (i, r) in (process.rlimits ?? []).enumerated() {
-      guard let res = rlimitResources[r.type] else {
+      guard let res = RlimitType(rawValue: r.type)?.resource else {
         throw RuntimeError(
           "config.json: \(field).rlimits[\(i)].type: unknown rlimit \"\(r.type)\"", kind: .invalidArgument)
       }

@@ -2,6 +2,7 @@ import CSeccomp
 import CShims
 import CellaErrors
 import CellaOCI
+import CellaSys
 import Glibc
 
 /// A seccomp filter compiled in the parent, ready for the container's init to load.
@@ -62,17 +63,18 @@ struct SeccompFilter {
 
   init(_ config: LinuxSeccomp) throws(SeccompError) {
     let field = "linux.seccomp"
+    if let problem = SpecValidator.seccompProblem(config) { throw SeccompError(field: problem.field, problem.text) }
     let defaultAction = try Self.action(
       config.defaultAction, errnoRet: config.defaultErrnoRet, field: "\(field).defaultAction",
       errnoField: "\(field).defaultErrnoRet")
-    var usesNotify = config.defaultAction == "SCMP_ACT_NOTIFY"
+    var usesNotify = config.defaultAction == SeccompAction.SCMP_ACT_NOTIFY.rawValue
 
     // Resolve everything that can fail on names before touching libseccomp,
     // so bad input never needs a half-built context cleaned up.
     var architectures: [(name: String, token: UInt32)] = []
     for (i, name) in (config.architectures ?? []).enumerated() {
       guard let token = SeccompTables.resolveArchitecture(name) else {
-        throw SeccompError(field: "\(field).architectures[\(i)]", "unknown architecture \(quote(name))")
+        throw SeccompError(field: "\(field).architectures[\(i)]", "unknown architecture \(jsonQuote(name))")
       }
       architectures.append((name, token))
     }
@@ -81,7 +83,7 @@ struct SeccompFilter {
     for (i, name) in (config.flags ?? []).enumerated() {
       guard let entry = SeccompTables.flags.first(where: { $0.name == name }) else {
         let known = SeccompTables.flags.map(\.name).joined(separator: ", ")
-        throw SeccompError(field: "\(field).flags[\(i)]", "unknown flag \(quote(name)); known flags: \(known)")
+        throw SeccompError(field: "\(field).flags[\(i)]", "unknown flag \(jsonQuote(name)); known flags: \(known)")
       }
       guard SeccompTables.kernelSupports(flag: entry.bit) else {
         throw SeccompError(
@@ -93,19 +95,13 @@ struct SeccompFilter {
     var rules: [PlannedRule] = []
     for (i, rule) in (config.syscalls ?? []).enumerated() {
       let ruleField = "\(field).syscalls[\(i)]"
-      if rule.names.isEmpty {
-        throw SeccompError(field: "\(ruleField).names", "is empty; name at least one syscall")
-      }
       let action = try Self.action(
         rule.action, errnoRet: rule.errnoRet, field: "\(ruleField).action", errnoField: "\(ruleField).errnoRet")
-      if rule.action == "SCMP_ACT_NOTIFY" { usesNotify = true }
+      if rule.action == SeccompAction.SCMP_ACT_NOTIFY.rawValue { usesNotify = true }
       let conditions = try Self.conditions(rule.args ?? [], field: ruleField)
       rules.append(PlannedRule(index: i, names: rule.names, action: action, conditions: conditions))
     }
 
-    if usesNotify && (config.listenerPath ?? "").isEmpty {
-      throw SeccompError(field: "\(field).listenerPath", "missing; SCMP_ACT_NOTIFY needs a listener socket")
-    }
     // WAIT_KILLABLE_RECV only changes how a notifying syscall waits; without a
     // listener the kernel refuses the flag outright, so drop it there.
     if !usesNotify { flagBits &= ~SeccompTables.FilterFlag.waitKillableRecv }
@@ -113,7 +109,8 @@ struct SeccompFilter {
     guard let ctx = seccomp_init(defaultAction) else {
       throw SeccompError(
         field: "\(field).defaultAction",
-        "libseccomp refused \(quote(config.defaultAction)) (the kernel or libseccomp \(Self.libraryVersion) lacks it)")
+        "libseccomp refused \(jsonQuote(config.defaultAction)) (the kernel or libseccomp \(Self.libraryVersion) lacks it)"
+      )
     }
     self.ctx = ctx
     self.flags = flagBits
@@ -180,7 +177,7 @@ struct SeccompFilter {
           seccomp_rule_add_array(ctx, rule.action, number, UInt32(buf.count), buf.baseAddress)
         }
         if rc != 0 {
-          throw SeccompError(field: field, "adding the rule for \(quote(name)): \(ErrorText.errno(-rc))")
+          throw SeccompError(field: field, "adding the rule for \(jsonQuote(name)): \(ErrorText.errno(-rc))")
         }
       }
     }
@@ -189,9 +186,10 @@ struct SeccompFilter {
   /// Writes the filter to a memfd with libseccomp and reads it back (the
   /// export functions only write to file descriptors, and a pipe could fill).
   func export(_ what: String, _ exporter: (scmp_filter_ctx?, Int32) -> Int32) throws(SeccompError) -> [UInt8] {
-    let fd = cella_seccomp_memfd()
-    if fd < 0 { throw SeccompError("seccomp: memfd_create for the \(what) export: \(ErrorText.errno(errno))") }
-    defer { close(fd) }
+    let memfd = cella_seccomp_memfd()
+    if memfd < 0 { throw SeccompError("seccomp: memfd_create for the \(what) export: \(ErrorText.errno(errno))") }
+    let file = FileDescriptor(adopting: memfd)
+    let fd = file.rawValue
     let rc = exporter(ctx, fd)
     if rc != 0 { throw SeccompError("seccomp: exporting \(what): \(ErrorText.errno(-rc))") }
     let size = lseek(fd, 0, SEEK_CUR)
@@ -213,9 +211,10 @@ struct SeccompFilter {
   static func action(_ name: String, errnoRet: UInt32?, field: String, errnoField: String) throws(SeccompError)
     -> UInt32
   {
-    guard let base = SeccompTables.actions.first(where: { $0.name == name })?.value else {
-      throw SeccompError(field: field, "unknown action \(quote(name))")
+    guard let known = SeccompAction(rawValue: name) else {
+      throw SeccompError(field: field, "unknown action \(jsonQuote(name))")
     }
+    let base = SeccompTables.value(of: known)
     switch name {
     case "SCMP_ACT_ERRNO":
       let code = errnoRet ?? UInt32(EPERM)
@@ -247,9 +246,10 @@ struct SeccompFilter {
       guard SpecValidator.seccompArgIndexes.contains(arg.index) else {
         throw SeccompError(IntegerRange.error("\(argField).index", arg.index, SpecValidator.seccompArgIndexes).message)
       }
-      guard let op = SeccompTables.operators.first(where: { $0.name == arg.op })?.op else {
-        throw SeccompError(field: "\(argField).op", "unknown operator \(quote(arg.op))")
+      guard let known = SeccompOperator(rawValue: arg.op) else {
+        throw SeccompError(field: "\(argField).op", "unknown operator \(jsonQuote(arg.op))")
       }
+      let op = SeccompTables.compare(known)
       // For MASKED_EQ the spec's value is the mask and valueTwo the expected
       // result, which is libseccomp's datum_a/datum_b order.
       let compare = scmp_arg_cmp(
@@ -283,14 +283,4 @@ private struct PlannedRule {
   let names: [String]
   let action: UInt32
   let conditions: [[scmp_arg_cmp]]
-}
-
-/// A value in double quotes, with quotes and backslashes escaped, for error text.
-func quote(_ s: String) -> String {
-  var out = "\""
-  for ch in s {
-    if ch == "\"" || ch == "\\" { out.append("\\") }
-    out.append(ch)
-  }
-  return out + "\""
 }

@@ -1,15 +1,16 @@
 import CSeccomp
 import CShims
+import CellaOCI
 
 /// What this build and kernel support, for `cella-runtime features`.
 public enum SeccompFeatures {
   /// Spec action names the kernel implements (probed with SECCOMP_GET_ACTION_AVAIL).
   public static var actions: [String] {
-    SeccompTables.actions.filter { cella_seccomp_action_available($0.value) == 0 }.map(\.name)
+    SeccompAction.allCases.filter { cella_seccomp_action_available(SeccompTables.value(of: $0)) == 0 }.map(\.rawValue)
   }
 
   /// Spec comparison operators; libseccomp implements all of them.
-  public static var operators: [String] { SeccompTables.operators.map(\.name) }
+  public static var operators: [String] { SeccompOperator.allCases.map(\.rawValue) }
 
   /// Spec architecture names the installed libseccomp can resolve.
   public static var archs: [String] {

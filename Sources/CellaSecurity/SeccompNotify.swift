@@ -1,6 +1,7 @@
 import CShims
 import CellaErrors
 import CellaOCI
+import CellaSys
 import Glibc
 
 /// Hands a seccomp user-notification fd to the listener named in `linux.seccomp.listenerPath`.
@@ -13,16 +14,18 @@ public enum SeccompNotify {
     guard listenerFD >= 0 else { throw SeccompError("seccomp notify: no listener fd to send") }
     let message = Array(containerProcessState(metadata: metadata, pid: pid, stateJSON: stateJSON).utf8)
 
-    let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    if sock < 0 { throw SeccompError(field: field, "socket: \(ErrorText.errno(errno))") }
-    defer { close(sock) }
+    let socket: FileDescriptor
+    do { socket = try FileDescriptor.socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue)) } catch {
+      throw SeccompError(field: field, "socket: \(error.reason)")
+    }
+    let sock = socket.rawValue
 
     var addr = sockaddr_un()
     addr.sun_family = sa_family_t(AF_UNIX)
     let path = Array(listenerPath.utf8)
     // sun_path must keep its terminating NUL.
     guard !path.isEmpty, path.count < cella_sun_path_size() else {
-      throw SeccompError(field: field, "\(quote(listenerPath)) is empty or longer than a unix socket path allows")
+      throw SeccompError(field: field, "\(jsonQuote(listenerPath)) is empty or longer than a unix socket path allows")
     }
     withUnsafeMutableBytes(of: &addr.sun_path) { raw in
       raw.copyBytes(from: path)

@@ -1,5 +1,6 @@
 import CSeccomp
 import CShims
+import CellaOCI
 
 /// Name tables shared by the compiler and the features report, so that what
 /// `features` advertises is exactly what `compile` accepts.
@@ -13,30 +14,33 @@ enum SeccompTables {
     static let waitKillableRecv: UInt32 = 1 << 5
   }
 
-  /// Kernel SECCOMP_RET_* values for the spec's action names, before the
-  /// errno/trace data is or-ed in. libseccomp's SCMP_ACT_* are macros Swift
-  /// cannot import, and they are the kernel values anyway.
-  static let actions: [(name: String, value: UInt32)] = [
-    ("SCMP_ACT_KILL", 0x0000_0000),
-    ("SCMP_ACT_KILL_PROCESS", 0x8000_0000),
-    ("SCMP_ACT_KILL_THREAD", 0x0000_0000),
-    ("SCMP_ACT_TRAP", 0x0003_0000),
-    ("SCMP_ACT_ERRNO", 0x0005_0000),
-    ("SCMP_ACT_TRACE", 0x7ff0_0000),
-    ("SCMP_ACT_ALLOW", 0x7fff_0000),
-    ("SCMP_ACT_LOG", 0x7ffc_0000),
-    ("SCMP_ACT_NOTIFY", 0x7fc0_0000),
-  ]
+  /// The kernel SECCOMP_RET_* value of a spec action, before the errno/trace data is or-ed in.
+  /// libseccomp's SCMP_ACT_* are macros Swift cannot import, and they are the kernel values anyway.
+  static func value(of action: SeccompAction) -> UInt32 {
+    switch action {
+    case .SCMP_ACT_KILL, .SCMP_ACT_KILL_THREAD: 0x0000_0000
+    case .SCMP_ACT_KILL_PROCESS: 0x8000_0000
+    case .SCMP_ACT_TRAP: 0x0003_0000
+    case .SCMP_ACT_ERRNO: 0x0005_0000
+    case .SCMP_ACT_TRACE: 0x7ff0_0000
+    case .SCMP_ACT_ALLOW: 0x7fff_0000
+    case .SCMP_ACT_LOG: 0x7ffc_0000
+    case .SCMP_ACT_NOTIFY: 0x7fc0_0000
+    }
+  }
 
-  static let operators: [(name: String, op: scmp_compare)] = [
-    ("SCMP_CMP_NE", SCMP_CMP_NE),
-    ("SCMP_CMP_LT", SCMP_CMP_LT),
-    ("SCMP_CMP_LE", SCMP_CMP_LE),
-    ("SCMP_CMP_EQ", SCMP_CMP_EQ),
-    ("SCMP_CMP_GE", SCMP_CMP_GE),
-    ("SCMP_CMP_GT", SCMP_CMP_GT),
-    ("SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ),
-  ]
+  /// libseccomp's comparison for a spec operator.
+  static func compare(_ op: SeccompOperator) -> scmp_compare {
+    switch op {
+    case .SCMP_CMP_NE: SCMP_CMP_NE
+    case .SCMP_CMP_LT: SCMP_CMP_LT
+    case .SCMP_CMP_LE: SCMP_CMP_LE
+    case .SCMP_CMP_EQ: SCMP_CMP_EQ
+    case .SCMP_CMP_GE: SCMP_CMP_GE
+    case .SCMP_CMP_GT: SCMP_CMP_GT
+    case .SCMP_CMP_MASKED_EQ: SCMP_CMP_MASKED_EQ
+    }
+  }
 
   /// Every architecture name the spec defines; `SeccompFeatures.archs` keeps
   /// the ones the installed libseccomp resolves.

@@ -5,9 +5,8 @@ import Glibc
 public enum FileIO {
   /// Reads a whole file (or up to `limit` bytes).
   public static func read(_ path: String, dirfd: Int32 = AT_FDCWD, limit: Int = 16 << 20) throws(SysError) -> [UInt8] {
-    let fd = try sys("open", path: path) { openat(dirfd, path, O_RDONLY | O_CLOEXEC) }
-    defer { close(fd) }
-    return try readAll(fd: fd, limit: limit, path: path)
+    let fd = try FileDescriptor.open(path, relativeTo: dirfd)
+    return try readAll(fd: fd.rawValue, limit: limit, path: path)
   }
 
   /// Reads a whole file as UTF-8 text.
@@ -40,9 +39,8 @@ public enum FileIO {
 
   /// Writes a file in place (for /proc and /sys knobs).
   public static func write(_ path: String, _ text: String, dirfd: Int32 = AT_FDCWD) throws(SysError) {
-    let fd = try sys("open", path: path) { openat(dirfd, path, O_WRONLY | O_CLOEXEC) }
-    defer { close(fd) }
-    try writeAll(fd: fd, Array(text.utf8), path: path)
+    let fd = try FileDescriptor.open(path, flags: O_WRONLY, relativeTo: dirfd)
+    try writeAll(fd: fd.rawValue, Array(text.utf8), path: path)
   }
 
   /// Writes a file atomically: temp file, fsync, rename, fsync of the directory.
@@ -50,28 +48,29 @@ public enum FileIO {
     throws(SysError)
   {
     let tmp = "\(directory)/.\(name).tmp\(getpid())"
-    let fd = try sys("open", path: tmp) { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+    let fd = try FileDescriptor.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
     do {
-      try writeAll(fd: fd, bytes, path: tmp)
-      _ = fsync(fd)
-      close(fd)
+      try writeAll(fd: fd.rawValue, bytes, path: tmp)
+      _ = fsync(fd.rawValue)
+      fd.close()
       try sys("rename", path: tmp) { rename(tmp, "\(directory)/\(name)") }
     } catch {
-      close(fd)
       unlink(tmp)
       throw error
     }
-    let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dfd >= 0 {
-      _ = fsync(dfd)
-      close(dfd)
-    }
+    if let dir = try? FileDescriptor.open(directory, flags: O_DIRECTORY) { _ = fsync(dir.rawValue) }
   }
 
   /// Whether a path exists (lstat succeeds).
   public static func exists(_ path: String) -> Bool {
     var st = stat()
     return lstat(path, &st) == 0
+  }
+
+  /// Whether a path exists after following symlinks (stat succeeds), as a bind mount source must.
+  @Sendable public static func existsFollowingLinks(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
   }
 
   /// Removes a directory tree without following symlinks; missing paths are not an error.

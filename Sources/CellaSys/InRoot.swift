@@ -39,34 +39,33 @@ public enum InRoot {
   ///
   /// A dangling symlink on the way is followed inside the root (its target is created there).
   public static func mkdirAll(root: Int32, _ path: String, mode: mode_t = 0o755) throws(SysError) -> Int32 {
+    try mkdirAllOwned(root: root, path, mode: mode).release()
+  }
+
+  private static func mkdirAllOwned(root: Int32, _ path: String, mode: mode_t) throws(SysError) -> FileDescriptor {
     var parts = components(path)
     var hops = 0
     restart: while true {
       if let fd = try? open(root: root, "/" + parts.joined(separator: "/"), flags: O_PATH | O_DIRECTORY) {
-        return fd
+        return FileDescriptor(adopting: fd)
       }
-      var parent = try open(root: root, "/", flags: O_PATH | O_DIRECTORY)
+      var parent = FileDescriptor(adopting: try open(root: root, "/", flags: O_PATH | O_DIRECTORY))
       var index = 0
       while index < parts.count {
         let prefix = "/" + parts[0...index].joined(separator: "/")
         let name = parts[index]
         let fd = cella_openat2(root, prefix, UInt64(UInt32(bitPattern: O_PATH | O_CLOEXEC)), 0, resolveFlags)
         if fd >= 0 {
-          close(parent)
-          parent = fd
+          parent = FileDescriptor(adopting: fd)
           index += 1
           continue
         }
         let err = errno
-        guard err == ENOENT else {
-          close(parent)
-          throw SysError("open", path: prefix, errno: err)
-        }
-        if mkdirat(parent, name, mode) == 0 || errno == EEXIST {
-          if errno == EEXIST, let target = readLink(dirfd: parent, name) {
+        guard err == ENOENT else { throw SysError("open", path: prefix, errno: err) }
+        if mkdirat(parent.rawValue, name, mode) == 0 || errno == EEXIST {
+          if errno == EEXIST, let target = readLink(dirfd: parent.rawValue, name) {
             // A dangling symlink: continue at its target, still inside the root.
             hops += 1
-            close(parent)
             if hops > 40 { throw SysError("resolve", path: path, errno: ELOOP) }
             let rest = Array(parts[(index + 1)...])
             let base = target.hasPrefix("/") ? [] : Array(parts[0..<index])
@@ -75,9 +74,7 @@ public enum InRoot {
           }
           continue  // reopen through openat2 on the next pass
         }
-        let e = errno
-        close(parent)
-        throw SysError("mkdir", path: prefix, errno: e)
+        throw SysError("mkdir", path: prefix)
       }
       return parent
     }
@@ -88,10 +85,14 @@ public enum InRoot {
     if let fd = try? open(root: root, path, flags: O_PATH) { return fd }
     let parts = components(path)
     guard let name = parts.last else { return try open(root: root, "/", flags: O_PATH) }
-    let parent = try mkdirAll(root: root, "/" + parts.dropLast().joined(separator: "/"))
-    defer { close(parent) }
-    let fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode)
-    if fd >= 0 { close(fd) } else if errno != EEXIST { throw SysError("create", path: path) }
+    let parent = try mkdirAllOwned(root: root, "/" + parts.dropLast().joined(separator: "/"), mode: 0o755)
+    do {
+      _ = try FileDescriptor.open(
+        name, flags: O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, mode: mode, relativeTo: parent)
+    } catch  where error.errno == EEXIST {
+    } catch {
+      throw SysError("create", path: path, errno: error.errno)
+    }
     return try open(root: root, path, flags: O_PATH)
   }
 

@@ -2,6 +2,9 @@ import CShims
 import Glibc
 
 /// One end of a SOCK_SEQPACKET socketpair: whole messages, EOF when the peer is gone.
+///
+/// A copyable view on a raw fd, not a `FileDescriptor`: its ends cross clone/fork into the child as
+/// plain numbers, so each process closes its end explicitly with `close()`.
 public struct Packet: Sendable {
   public let fd: Int32
 

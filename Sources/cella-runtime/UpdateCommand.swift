@@ -29,13 +29,7 @@ enum UpdateCommand: Verb {
     let id = try id(args)
     var r = LinuxResources()
     if let file = args.string("resources") {
-      let bytes =
-        file == "-"
-        ? try RuntimeError.wrap("read --resources from stdin") { try FileIO.readAll(fd: 0) }
-        : try RuntimeError.wrap("--resources \(file)") { try FileIO.read(file) }
-      do { r = try OCIJSON.decode(LinuxResources.self, from: bytes, file: file == "-" ? "stdin" : file) } catch {
-        throw RuntimeError(error)
-      }
+      r = try InputFile.decode(LinuxResources.self, from: file, flag: "--resources")
     }
     var mem = r.memory ?? LinuxMemory()
     if let v = args.string("memory") { mem.limit = try bytes(v, "--memory") }

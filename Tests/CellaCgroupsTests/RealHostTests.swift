@@ -109,9 +109,8 @@ final class RealHostTests: XCTestCase {
     XCTAssertEqual(stats.pids.limit, 20)
     XCTAssertEqual(stats.memory.usage.limit, 64 << 20)
     XCTAssertEqual(driver.oomKillCount(path), 0)
-    let efd = try driver.oomEventFD(path)
-    XCTAssertGreaterThan(efd, 2)
-    close(efd)
+    let events = try driver.oomEventFD(path)
+    XCTAssertGreaterThan(events.rawValue, 2)
 
     // A populated cgroup cannot go; after the kill it can.
     XCTAssertThrowsError(try driver.destroy(path)) { XCTAssertTrue("\($0)".contains("rmdir"), "\($0)") }
@@ -129,8 +128,8 @@ final class RealHostTests: XCTestCase {
     defer { try? driver.destroy(path) }
     try driver.create(path)
     try driver.apply(path, LinuxResources(memory: LinuxMemory(limit: 32 << 20, swap: 32 << 20)))
-    let efd = try driver.oomEventFD(path)
-    defer { close(efd) }
+    let events = try driver.oomEventFD(path)
+    let efd = events.rawValue
     let hog = try spawn(["/bin/sh", "-c", "sleep 0.3; exec /usr/bin/python3 -c 'b = b\"a\" * (256 << 20)'"])
     try driver.join(path, pid: hog.processIdentifier)
     hog.waitUntilExit()

@@ -139,8 +139,8 @@ final class V2DriverTests: XCTestCase {
     XCTAssertEqual(s.blkio.ioServiceBytesRecursive.map(\.value), [10, 20])
     XCTAssertEqual(driver.oomKillCount(path), 1)
     let fd = try driver.oomEventFD(path)
-    XCTAssertGreaterThanOrEqual(fd, 0)
-    close(fd)
+    XCTAssertGreaterThanOrEqual(fd.rawValue, 0)
+    fd.close()
     try driver.destroy("/cella")
     XCTAssertFalse(tree.exists("/cella"))
   }

@@ -16,8 +16,8 @@ final class MountOptionsTests: XCTestCase {
 
   func testFlagsPropagationBindAndDataAreSplit() throws {
     let options = try parse(["ro", "nosuid", "rprivate", "size=65536k", "mode=755"])
-    XCTAssertEqual(options.flags, MountFlag.rdonly | MountFlag.nosuid)
-    XCTAssertEqual(options.propagation, MountFlag.private | MountFlag.rec)
+    XCTAssertEqual(options.attributes.set, [.readOnly, .noSuid])
+    XCTAssertEqual(options.propagation, MountPropagation(.private, recursive: true))
     XCTAssertFalse(options.isBind)
     XCTAssertEqual(options.data, ["size=65536k", "mode=755"])
     XCTAssertEqual(options.dataString, "size=65536k,mode=755")
@@ -25,26 +25,21 @@ final class MountOptionsTests: XCTestCase {
     let bind = try parse(["rbind", "ro"], type: "none")
     XCTAssertTrue(bind.isBind)
     XCTAssertTrue(bind.isRecursive)
-    XCTAssertEqual(bind.attrSet, MountAttr.rdonly)
+    XCTAssertEqual(bind.attributes.set, [.readOnly])
   }
 
-  func testFlagValuesMatchTheKernel() throws {
-    XCTAssertEqual(try parse(["nodev"]).flags, 4)
-    XCTAssertEqual(try parse(["noexec"]).flags, 8)
-    XCTAssertEqual(try parse(["sync"]).flags, 16)
-    XCTAssertEqual(try parse(["remount"]).flags, 32)
-    XCTAssertEqual(try parse(["dirsync"]).flags, 128)
-    XCTAssertEqual(try parse(["nosymfollow"]).flags, 256)
-    XCTAssertEqual(try parse(["noatime"]).flags, 1024)
-    XCTAssertEqual(try parse(["nodiratime"]).flags, 2048)
-    XCTAssertEqual(try parse(["silent"]).flags, 32768)
-    XCTAssertEqual(try parse(["relatime"]).flags, 1 << 21)
-    XCTAssertEqual(try parse(["iversion"]).flags, 1 << 23)
-    XCTAssertEqual(try parse(["strictatime"]).flags, 1 << 24)
-    XCTAssertEqual(try parse(["lazytime"]).flags, 1 << 25)
-    XCTAssertEqual(try parse(["shared"]).propagation, 1 << 20)
-    XCTAssertEqual(try parse(["rslave"]).propagation, (1 << 19) | 16384)
-    XCTAssertEqual(try parse(["unbindable"]).propagation, 1 << 17)
+  func testEachOptionNamesItsEffect() throws {
+    XCTAssertEqual(
+      try parse(["nodev", "noexec", "nosymfollow", "nodiratime"]).attributes.set,
+      [.noDev, .noExec, .noSymFollow, .noDirAtime])
+    XCTAssertEqual(
+      try parse(["sync", "remount", "dirsync", "iversion", "lazytime"]).filesystemFlags,
+      [.synchronous, .remount, .dirSync, .iVersion, .lazyTime])
+    XCTAssertTrue(try parse(["silent"]).silent)
+    XCTAssertEqual(try parse(["noatime"]).attributes.atime, .noAtime)
+    XCTAssertEqual(try parse(["shared"]).propagation, MountPropagation(.shared, recursive: false))
+    XCTAssertEqual(try parse(["rslave"]).propagation, MountPropagation(.slave, recursive: true))
+    XCTAssertEqual(try parse(["unbindable"]).propagation, MountPropagation(.unbindable, recursive: false))
   }
 
   func testPlainBindIsNotRecursive() throws {
@@ -55,49 +50,35 @@ final class MountOptionsTests: XCTestCase {
 
   func testClearingOptionsAreRecordedAndLaterOptionsWin() throws {
     let options = try parse(["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "nodiratime", "diratime"])
-    XCTAssertEqual(options.flags, 0)
-    XCTAssertEqual(options.attrSet, 0)
-    XCTAssertEqual(
-      options.attrClear, MountAttr.rdonly | MountAttr.nosuid | MountAttr.nodev | MountAttr.noexec | MountAttr.nodiratime
-    )
+    XCTAssertEqual(options.attributes.set, [])
+    XCTAssertEqual(options.attributes.clear, [.readOnly, .noSuid, .noDev, .noExec, .noDirAtime])
     let back = try parse(["rw", "ro"])
-    XCTAssertEqual(back.flags, MountFlag.rdonly)
-    XCTAssertEqual(back.attrClear, 0)
-    XCTAssertEqual(try parse(["sync", "async"]).flags, 0)
+    XCTAssertEqual(back.attributes.set, [.readOnly])
+    XCTAssertEqual(back.attributes.clear, [])
+    XCTAssertEqual(try parse(["sync", "async"]).filesystemFlags, [])
   }
 
   func testAtimeOptionsChooseOneModeAndTheLastWins() throws {
-    let modes: [(String, UInt64, UInt)] = [
-      ("relatime", MountAttr.relatime, MountFlag.relatime), ("noatime", MountAttr.noatime, MountFlag.noatime),
-      ("strictatime", MountAttr.strictatime, MountFlag.strictatime),
-      ("norelatime", MountAttr.strictatime, MountFlag.strictatime), ("atime", MountAttr.relatime, MountFlag.relatime),
-      ("nostrictatime", MountAttr.relatime, MountFlag.relatime),
+    let modes: [(String, AtimeMode)] = [
+      ("relatime", .relatime), ("noatime", .noAtime), ("strictatime", .strictAtime), ("norelatime", .strictAtime),
+      ("atime", .relatime), ("nostrictatime", .relatime),
     ]
-    for (name, attr, flag) in modes {
-      let options = try parse(["noatime", name])
-      XCTAssertEqual(options.attrSet, attr, name)
-      XCTAssertEqual(options.attrClear, MountAttr.atimeMask, name)
-      XCTAssertEqual(options.flags, flag, name)
+    for (name, mode) in modes {
+      XCTAssertEqual(try parse(["noatime", name]).attributes.atime, mode, name)
       let recursive = try parse(["rnoatime", "r" + name])
-      XCTAssertEqual(recursive.recursiveAttrSet, attr, "r" + name)
-      XCTAssertEqual(recursive.recursiveAttrClear, MountAttr.atimeMask, "r" + name)
+      XCTAssertEqual(recursive.recursiveAttributes.atime, mode, "r" + name)
+      XCTAssertNil(recursive.attributes.atime, "r" + name)
     }
   }
 
   func testRecursiveAttributesAreRecordedApartFromTheMountsOwn() throws {
     let options = try parse(["rbind", "rro", "rnosuid", "rnoatime", "rnodev", "rnoexec", "rnosymfollow"], type: "bind")
-    XCTAssertEqual(
-      options.recursiveAttrSet,
-      MountAttr.rdonly | MountAttr.nosuid | MountAttr.noatime | MountAttr.nodev | MountAttr.noexec
-        | MountAttr.nosymfollow)
-    XCTAssertEqual(options.recursiveAttrClear, MountAttr.atimeMask)
-    XCTAssertEqual(options.attrSet, 0, "rro must not become a plain ro")
+    XCTAssertEqual(options.recursiveAttributes.set, [.readOnly, .noSuid, .noDev, .noExec, .noSymFollow])
+    XCTAssertEqual(options.recursiveAttributes.atime, .noAtime)
+    XCTAssertTrue(options.attributes.isEmpty, "rro must not become a plain ro")
     let cleared = try parse(["rrw", "rsuid", "rdev", "rexec", "rdiratime", "rsymfollow"])
-    XCTAssertEqual(cleared.recursiveAttrSet, 0)
-    XCTAssertEqual(
-      cleared.recursiveAttrClear,
-      MountAttr.rdonly | MountAttr.nosuid | MountAttr.nodev | MountAttr.noexec | MountAttr.nodiratime
-        | MountAttr.nosymfollow)
+    XCTAssertEqual(cleared.recursiveAttributes.set, [])
+    XCTAssertEqual(cleared.recursiveAttributes.clear, [.readOnly, .noSuid, .noDev, .noExec, .noDirAtime, .noSymFollow])
   }
 
   func testIdmapAndTmpcopyupAreRecordedNotPassedToTheFilesystem() throws {
@@ -155,7 +136,7 @@ final class MountOptionsTests: XCTestCase {
   }
 
   func testPropagationIsLookedUpByName() {
-    XCTAssertEqual(MountOptions.propagation(named: "rslave"), MountFlag.slave | MountFlag.rec)
+    XCTAssertEqual(MountOptions.propagation(named: "rslave"), MountPropagation(.slave, recursive: true))
     XCTAssertNil(MountOptions.propagation(named: "ro"))
   }
 }

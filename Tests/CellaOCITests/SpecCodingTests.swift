@@ -236,31 +236,16 @@ final class SpecCodingTests: XCTestCase {
     XCTAssertEqual(again.hostname, "tab\there\u{1}")
   }
 
-  // MARK: - Loading from a bundle
-
-  func testLoadReadsConfigFromTheBundle() throws {
-    let bundle = try TempBundle()
-    try bundle.write(config: #"{"ociVersion": "1.3.0", "root": {"path": "rootfs"}}"#)
-    XCTAssertEqual(try SpecLoader.load(bundle: bundle.path).root?.path, "rootfs")
-  }
-
-  func testMissingConfigSaysWhichFileAndHints() throws {
-    let bundle = try TempBundle()
-    XCTAssertThrowsError(try SpecLoader.load(bundle: bundle.path)) { error in
-      XCTAssertEqual((error as? OCIError)?.message, "\(bundle.path)/config.json: no such file (is --bundle right?)")
-    }
-  }
-
   // MARK: - Default spec and features
 
   func testDefaultSpecValidatesInATempBundle() throws {
     let bundle = try TempBundle()
     let spec = DefaultSpec.make()
-    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path).validate(spec))
+    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path, hostHasPath: hostExists).validate(spec))
     try bundle.write(config: String(decoding: DefaultSpec.encode(spec), as: UTF8.self))
-    let loaded = try SpecLoader.load(bundle: bundle.path)
+    let loaded = try SpecLoader.decode(DefaultSpec.encode(spec))
     XCTAssertEqual(loaded, spec)
-    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path).validate(loaded))
+    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path, hostHasPath: hostExists).validate(loaded))
   }
 
   func testDefaultSpecLooksLikeRuncSpec() {

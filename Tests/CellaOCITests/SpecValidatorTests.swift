@@ -84,11 +84,11 @@ final class SpecValidatorTests: XCTestCase {
     spec.root?.path = "nosuchdir"
     assertRejected(
       spec, "config.json: root.path: \"\(bundle.path)/nosuchdir\" does not exist",
-      validator: SpecValidator(bundle: bundle.path))
+      validator: SpecValidator(bundle: bundle.path, hostHasPath: hostExists))
     spec.root?.path = "rootfs"
-    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path).validate(spec))
+    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path, hostHasPath: hostExists).validate(spec))
     spec.root?.path = bundle.path + "/rootfs"
-    XCTAssertNoThrow(try SpecValidator(bundle: "/elsewhere").validate(spec))
+    XCTAssertNoThrow(try SpecValidator(bundle: "/elsewhere", hostHasPath: hostExists).validate(spec))
   }
 
   // MARK: hostname
@@ -116,7 +116,7 @@ final class SpecValidatorTests: XCTestCase {
     spec.mounts?.append(Mount(destination: "/data", type: "bind", source: "/nonexistent/cella/src", options: ["rbind"]))
     assertRejected(
       spec, "config.json: mounts[7].source: \"/nonexistent/cella/src\" does not exist (bind mount source)",
-      validator: SpecValidator(bundle: bundle.path))
+      validator: SpecValidator(bundle: bundle.path, hostHasPath: hostExists))
   }
 
   func testBindDetectedByOptionAndRelativeSourceResolvesAgainstBundle() throws {
@@ -124,9 +124,10 @@ final class SpecValidatorTests: XCTestCase {
     var spec = validSpec()
     spec.mounts?.append(Mount(destination: "/data", type: "none", source: "data", options: ["bind", "ro"]))
     assertRejected(
-      spec, "mounts[7].source: \"\(bundle.path)/data\" does not exist", validator: SpecValidator(bundle: bundle.path))
+      spec, "mounts[7].source: \"\(bundle.path)/data\" does not exist",
+      validator: SpecValidator(bundle: bundle.path, hostHasPath: hostExists))
     try FileManager.default.createDirectory(atPath: bundle.path + "/data", withIntermediateDirectories: false)
-    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path).validate(spec))
+    XCTAssertNoThrow(try SpecValidator(bundle: bundle.path, hostHasPath: hostExists).validate(spec))
   }
 
   func testBindMountWithoutSourceIsRejected() {

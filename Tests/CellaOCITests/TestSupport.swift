@@ -22,6 +22,9 @@ final class TempBundle {
   }
 }
 
+/// Whether a host path exists, for validators of real temporary bundles (CellaOCI itself does no I/O).
+@Sendable func hostExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
 /// A validator that believes every host path exists.
 func permissiveValidator() -> SpecValidator {
   SpecValidator(bundle: "/bundle", hostHasPath: { _ in true })

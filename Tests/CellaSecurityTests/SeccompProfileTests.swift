@@ -80,8 +80,8 @@ final class SeccompProfileTests: XCTestCase {
   func testProfilesPassTheSpecValidatorTables() throws {
     for name in ["default", "strict"] {
       for rule in try load(name).syscalls ?? [] {
-        XCTAssertTrue(SpecValidator.seccompActions.contains(rule.action))
-        for arg in rule.args ?? [] { XCTAssertTrue(SpecValidator.seccompOperators.contains(arg.op)) }
+        XCTAssertTrue(SeccompAction(rawValue: rule.action) != nil)
+        for arg in rule.args ?? [] { XCTAssertTrue(SeccompOperator(rawValue: arg.op) != nil) }
       }
     }
   }
