@@ -171,6 +171,31 @@ final class MountOptionTests: RuntimeTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/new"), "the write reached the image")
   }
 
+  /// The idmapped tree is cut in the host's namespace, as a copy of a shared source: what init
+  /// mounts under it must not reach that source.
+  func testMountsUnderAnIdmappedBindOfASharedSourceStayOffTheHost() throws {
+    let shared = env.tmp + "/shared"
+    try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+    XCTAssertEqual(env.host("/bin/mount", ["-t", "tmpfs", "tmpfs", shared]).status, 0)
+    addTeardownBlock { _ = umount2(shared, Int32(MNT_DETACH)) }
+    XCTAssertEqual(env.host("/bin/mount", ["--make-shared", shared]).status, 0)
+    // Made here: in the idmapped bind, root's mkdir fails (root is not in the mount's mapping).
+    try FileManager.default.createDirectory(atPath: shared + "/src/sub", withIntermediateDirectories: true)
+    let b = try env.bundle(["sleep", "100"])
+    b.addMount("/data", type: "bind", source: shared + "/src", options: ["rbind", "idmap"])
+    var mounts = b.config["mounts"] as? [[String: Any]] ?? []
+    mounts[mounts.count - 1]["uidMappings"] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    mounts[mounts.count - 1]["gidMappings"] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    b.config["mounts"] = mounts
+    b.addMount("/data/sub", type: "tmpfs", source: "tmpfs", options: ["mode=755"])
+    let id = env.newID()
+    XCTAssertGreaterThan(env.startDetached(b, id: id), 0)
+    let seen = env.leakedMounts().filter { $0.hasPrefix(shared + "/") }
+    XCTAssertEqual(seen, [])
+    let d = env.rt(["delete", "--force", id])
+    XCTAssertEqual(d.status, 0, "\(d)")
+  }
+
   // MARK: - refusals
 
   /// Adds a mount with `options` and expects create to refuse it naming `mounts[N].options[index]`.
