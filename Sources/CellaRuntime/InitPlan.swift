@@ -141,7 +141,7 @@ extension InitPlan {
     guard let process = spec.process, let root = spec.root else {
       throw RuntimeError("config.json: process and root are required")
     }
-    self.rootfs = root.path.hasPrefix("/") ? root.path : "\(options.bundle)/\(root.path)"
+    self.rootfs = Self.resolve(root.path.hasPrefix("/") ? root.path : "\(options.bundle)/\(root.path)")
     self.rootReadonly = root.readonly ?? false
     self.noPivot = options.noPivot
     self.noNewKeyring = options.noNewKeyring
@@ -230,6 +230,15 @@ extension InitPlan {
     startContainerHooks = spec.hooks?.startContainer ?? []
     // Last: from here on the plan holds fds (see closeIdmapTrees).
     try makeIdmapTrees()
+  }
+
+  /// root.path without symlinks, resolved once: the bind of a container without a mount namespace is
+  /// attached there by move_mount, which does not follow a final symlink, and delete finds it with
+  /// O_NOFOLLOW. A path that does not resolve stays as it is, for the open of root.path to report.
+  private static func resolve(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
   }
 
   /// One mount of the spec as a step; refuses options the mount could not apply.

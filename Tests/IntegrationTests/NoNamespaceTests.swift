@@ -107,6 +107,21 @@ final class NoNamespaceTests: RuntimeTestCase {
     XCTAssertEqual(mounts(under: shared), [shared])
   }
 
+  /// A root.path that is a symlink is resolved once: the bind goes on its target and delete finds it.
+  func testSymlinkedRootPathIsBoundAtItsTarget() throws {
+    let b = try bundleWithoutNamespaces(["cat", "/etc/hostname"])
+    let rootfs = b.config["root"].flatMap { ($0 as? [String: Any])?["path"] as? String } ?? ""
+    let link = env.tmp + "/rootfs-link"
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: rootfs)
+    b.setRoot(link, readonly: true)
+    let r = env.run(b, id: env.newID())
+    XCTAssertEqual(r.status, 0, "\(r)")
+    XCTAssertEqual(
+      r.stdout, (try? String(contentsOfFile: rootfs + "/etc/hostname", encoding: .utf8)) ?? "<none>")
+    XCTAssertEqual(mounts(under: rootfs), [])
+    XCTAssertEqual(env.stateEntries(), [])
+  }
+
   func testNewUserNamespaceWithoutMountNamespaceIsRefused() throws {
     let b = try bundleWithoutNamespaces(["true"])
     b.addNamespace("user")
