@@ -17,22 +17,21 @@ struct IdmapRequest: Sendable, Equatable {
   /// For errors: "config.json: mounts[3]".
   var field: String
 
-  /// The request of mount `m`, nil without idmap; refuses mappings the mount would ignore.
+  /// The request of mount `m`, nil without idmap. Mappings without the idmap option idmap the bind
+  /// itself, not its submounts, as crun does (podman strips the option and sends only the mappings).
   init?(_ m: Mount, options: MountOptions, field: String, plan: InitPlan) throws(RuntimeError) {
-    let uid = m.uidMappings
-    let gid = m.gidMappings
-    if !options.isIdmap {
-      guard uid == nil && gid == nil else {
-        throw RuntimeError(
-          "\(field).\(uid != nil ? "uidMappings" : "gidMappings"): given without the idmap or ridmap option")
-      }
-      return nil
+    let uid = m.uidMappings.flatMap { $0.isEmpty ? nil : $0 }
+    let gid = m.gidMappings.flatMap { $0.isEmpty ? nil : $0 }
+    guard options.isIdmap || uid != nil || gid != nil else { return nil }
+    guard options.isBind else {
+      throw RuntimeError(
+        "\(field).\(uid != nil ? "uidMappings" : "gidMappings"): needs a bind mount (cella idmaps bind mounts only)")
     }
     self.field = field
     self.recursive = options.isIdmapRecursive
     if uid != nil || gid != nil {
-      guard let uid, !uid.isEmpty else { throw RuntimeError("\(field).uidMappings: required with gidMappings") }
-      guard let gid, !gid.isEmpty else { throw RuntimeError("\(field).gidMappings: required with uidMappings") }
+      guard let uid else { throw RuntimeError("\(field).uidMappings: required with gidMappings") }
+      guard let gid else { throw RuntimeError("\(field).gidMappings: required with uidMappings") }
       func lines(_ maps: [IDMapping]) -> String {
         maps.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
       }

@@ -171,6 +171,23 @@ final class MountOptionTests: RuntimeTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/new"), "the write reached the image")
   }
 
+  /// podman sends a mount's mappings without the idmap option (it strips it); as in crun they idmap
+  /// the bind itself, not its submounts.
+  func testMountMappingsWithoutIdmapIdmapTheBindButNotItsSubmounts() throws {
+    let tree = try treeWithSubmount("mappings")
+    for file in [tree + "/rootfile", tree + "/sub/rootfile"] {
+      try "x".write(toFile: file, atomically: true, encoding: .utf8)
+      XCTAssertEqual(chown(file, 0, 0), 0)
+    }
+    let b = try env.bundle(["stat", "-c", "%u:%g", "/data/rootfile", "/data/sub/rootfile"])
+    b.addMount("/data", type: "bind", source: tree, options: ["rbind"])
+    var mounts = b.config["mounts"] as? [[String: Any]] ?? []
+    mounts[mounts.count - 1]["uidMappings"] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    mounts[mounts.count - 1]["gidMappings"] = [["containerID": 0, "hostID": 2345, "size": 1]]
+    b.config["mounts"] = mounts
+    XCTAssertEqual(env.output(b), "1234:2345\n0:0\n")
+  }
+
   /// The idmapped tree is cut in the host's namespace, as a copy of a shared source: what init
   /// mounts under it must not reach that source.
   func testMountsUnderAnIdmappedBindOfASharedSourceStayOffTheHost() throws {
@@ -230,17 +247,13 @@ final class MountOptionTests: RuntimeTestCase {
   func testKindSpecificOptionsAreRefusedOnOtherKinds() throws {
     try assertRefused(type: "bind", source: env.tmp, options: ["rbind", "tmpcopyup"], index: 1)
     try assertRefused(type: "tmpfs", source: "tmpfs", options: ["idmap"], index: 0)
+    let mapping: [[String: Any]] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    try assertRefused(
+      type: "tmpfs", source: "tmpfs", options: [], index: -1, extra: ["uidMappings": mapping, "gidMappings": mapping])
   }
 
   func testIdmapWithoutAnyMappingIsRefused() throws {
     try assertRefused(type: "bind", source: env.tmp, options: ["rbind", "idmap"], index: 1)
-  }
-
-  func testMountMappingsWithoutIdmapAreRefused() throws {
-    let mapping: [[String: Any]] = [["containerID": 0, "hostID": 1234, "size": 1]]
-    try assertRefused(
-      type: "bind", source: env.tmp, options: ["rbind"], index: -1,
-      extra: ["uidMappings": mapping, "gidMappings": mapping])
   }
 
   func testFeaturesListsTheAppliedRecursiveAndIdmapOptions() throws {
