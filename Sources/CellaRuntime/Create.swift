@@ -88,6 +88,10 @@ public struct Creator {
         }
         log.step("root.path bound on the host")
       }
+      // Cut here, not in the plan: decide must stay free of side effects (checkConfig, the fuzzer).
+      // Init gets copies of the fds in the clone; ours are closed on every way out.
+      try plan.makeIdmapTrees()
+      defer { plan.closeIdmapTrees() }
       var master: Int32? = nil
       child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
       if let pidFile = options.pidFile { try writePIDFile(pidFile, record.pid) }
@@ -157,8 +161,6 @@ public struct Creator {
     let cloneErrno = errno
     sigprocmask(SIG_SETMASK, &previous, nil)
     childEnd.close()
-    var plan = plan
-    plan.closeIdmapTrees()
     restore()
     if pid < 0 {
       throw RuntimeError("clone the container's init: \(SysError.describe(cloneErrno))")

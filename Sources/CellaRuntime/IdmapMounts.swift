@@ -54,7 +54,7 @@ struct IdmapRequest: Sendable, Equatable {
 extension InitPlan {
   /// Cuts each idmapped bind mount as a detached tree, here in the host's user namespace: inside a
   /// new user namespace init could not idmap a filesystem the host mounted. Init moves the trees into
-  /// place; the runtime closes its copies after the clone.
+  /// place. Called by create just before the clone, never while planning (that must not touch the host).
   mutating func makeIdmapTrees() throws(RuntimeError) {
     do {
       for i in mounts.indices {

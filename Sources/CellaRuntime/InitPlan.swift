@@ -228,8 +228,6 @@ extension InitPlan {
     readonlyPaths = linux?.readonlyPaths ?? []
     createContainerHooks = spec.hooks?.createContainer ?? []
     startContainerHooks = spec.hooks?.startContainer ?? []
-    // Last: from here on the plan holds fds (see closeIdmapTrees).
-    try makeIdmapTrees()
   }
 
   /// root.path without symlinks, resolved once: the bind of a container without a mount namespace is
