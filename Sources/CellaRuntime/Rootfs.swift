@@ -120,8 +120,12 @@ struct Rootfs {
       // Opened before the mount hides it: what tmpcopyup copies.
       let lower = m.tmpcopyup ? try openDirectory(dst, step: "tmpcopyup: open \(m.destination)") : -1
       defer { if lower >= 0 { close(lower) } }
+      // A read-only tmpfs is filled first and made read-only after (podman adds tmpcopyup to every
+      // --tmpfs, read-only ones too).
+      let readOnlyAfterCopy = lower >= 0 && m.flags & MS.readOnly != 0
+      let flags = readOnlyAfterCopy ? m.flags & ~MS.readOnly : m.flags
       do {
-        try mount(m.source, InRoot.procPath(dst), m.type, m.flags, data: m.data, step: "mount \(m.type)")
+        try mount(m.source, InRoot.procPath(dst), m.type, flags, data: m.data, step: "mount \(m.type)")
       } catch {
         // sysfs needs a network namespace owned by our user namespace; fall back to the host's /sys, read-only.
         guard m.type == "sysfs" || m.type == "mqueue" else { throw error }
@@ -130,6 +134,11 @@ struct Rootfs {
         try remountBind(m.destination, flags: (m.flags | MS.rec) & ~MS.relatime)
       }
       if lower >= 0 { try copyUp(from: lower, to: m.destination) }
+      if readOnlyAfterCopy {
+        let fd = try RuntimeError.wrap("reopen") { try InRoot.open(root: rootFD, m.destination) }
+        defer { close(fd) }
+        try MountAPI.setAttributes(fd, set: MountAttr.rdonly, clear: 0, recursive: false, step: "tmpcopyup: make it ro")
+      }
     }
     if m.isBind || m.recursiveAttrSet | m.recursiveAttrClear != 0 { try applyAttributes(m) }
     if m.propagation != 0 {

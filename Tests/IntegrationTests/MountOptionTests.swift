@@ -213,6 +213,23 @@ final class MountOptionTests: RuntimeTestCase {
     XCTAssertEqual(d.status, 0, "\(d)")
   }
 
+  /// podman adds tmpcopyup to every --tmpfs, read-only ones too: the copy is made before the mount
+  /// turns read-only.
+  func testTmpcopyupFillsAReadOnlyTmpfs() throws {
+    let rootfs = try env.copyRootfs()
+    try FileManager.default.createDirectory(atPath: rootfs + "/data", withIntermediateDirectories: true)
+    try "top\n".write(toFile: rootfs + "/data/file", atomically: true, encoding: .utf8)
+    let b = try env.bundle([
+      "sh", "-c", "cat /data/file; touch /data/new 2>/dev/null || echo refused; cat /proc/self/mountinfo",
+    ])
+    b.setRoot(rootfs, readonly: true)
+    b.addMount("/data", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "ro", "mode=755"])
+    let r = env.run(b, id: env.newID())
+    XCTAssertEqual(r.status, 0, "\(r)")
+    XCTAssertTrue(r.stdout.hasPrefix("top\nrefused\n"), r.stdout)
+    XCTAssertEqual(perMountOptions(r.stdout, ["/data"])["/data"]?.contains("ro"), true, r.stdout)
+  }
+
   // MARK: - refusals
 
   /// Adds a mount with `options` and expects create to refuse it naming `mounts[N].options[index]`.
