@@ -36,9 +36,6 @@ public struct Creator {
       configBytes: configBytes, options: options, hostHasPath: FileIO.existsFollowingLinks, cgroups: cgroups)
     let spec = decision.spec
     var plan = decision.plan
-    // From here on the plan holds fds (see closeIdmapTrees); cutting the trees forks, so it is not
-    // part of planning.
-    try plan.makeIdmapTrees()
     let effectiveResources = decision.resources
     let cgroupPath = decision.cgroupPath
     if let missing = plan.process.capabilities?.unavailable, !missing.isEmpty {
@@ -87,6 +84,10 @@ public struct Creator {
         }
         log.step("root.path bound on the host")
       }
+      // Cut here, not in the plan: decide must stay free of side effects (checkConfig, the fuzzer).
+      // Init gets copies of the fds in the clone; ours are closed on every way out.
+      try plan.makeIdmapTrees()
+      defer { plan.closeIdmapTrees() }
       var master: Int32? = nil
       child = try launch(plan: plan, spec: spec, record: &record, consoleSocket: options.consoleSocket, master: &master)
       if let pidFile = options.pidFile { try writePIDFile(pidFile, record.pid) }
@@ -156,8 +157,6 @@ public struct Creator {
     let cloneErrno = errno
     sigprocmask(SIG_SETMASK, &previous, nil)
     childEnd.close()
-    var plan = plan
-    plan.closeIdmapTrees()
     restore()
     if pid < 0 {
       throw RuntimeError("clone the container's init", errno: cloneErrno)

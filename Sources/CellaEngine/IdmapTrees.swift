@@ -8,7 +8,7 @@ import Glibc
 package extension InitPlan {
   /// Cuts each idmapped bind mount as a detached tree, here in the host's user namespace: inside a
   /// new user namespace init could not idmap a filesystem the host mounted. Init moves the trees into
-  /// place; the runtime closes its copies after the clone.
+  /// place. Called by create just before the clone, never while planning (that must not touch the host).
   mutating func makeIdmapTrees() throws(RuntimeError) {
     do {
       for i in mounts.indices {
@@ -37,6 +37,13 @@ package extension InitPlan {
       MountAPI.openTreeClone | MountAPI.openTreeCloexec | (m.flags & MS.rec != 0 ? MountAPI.atRecursive : 0)
     let tree = cella_open_tree(AT_FDCWD, m.source, cloneFlags)
     if tree < 0 { throw RuntimeError("\(what): open_tree \(m.source)", errno: errno) }
+    // The copy is in its source's peer group: what init mounts under it would reach the host's tree.
+    // As slaves, the tree's mounts still receive the host's mounts, as everything in an rslave namespace.
+    if cella_mount_setattr(tree, "", MountAPI.atEmptyPath | MountAPI.atRecursive, 0, 0, UInt64(MS.slave), 0) != 0 {
+      let e = errno
+      close(tree)
+      throw RuntimeError("\(what): make the tree rslave", errno: e)
+    }
     let rc = cella_mount_setattr(
       tree, "", MountAPI.atEmptyPath | (request.recursive ? MountAPI.atRecursive : 0), MountAttr.idmap, 0, 0,
       UInt64(userns))

@@ -47,13 +47,13 @@ struct Rootfs {
       if InRoot.fileType(fd) == S_IFDIR {
         try mount("tmpfs", InRoot.procPath(fd), "tmpfs", MS.readOnly, data: "size=0k", step: "mask \(path)")
       } else {
-        try mount("/dev/null", InRoot.procPath(fd), nil, MS.bind, step: "mask \(path)")
+        try bind("/dev/null", onto: fd, path, flags: 0, step: "mask \(path)")
       }
     }
     for path in plan.readonlyPaths {
       guard let fd = try? InRoot.open(root: rootFD, path) else { continue }
       let target = InRoot.procPath(fd)
-      try mount(target, target, nil, MS.bind | MS.rec, step: "readonly path \(path)")
+      try bind(target, onto: fd, path, flags: MS.rec, step: "readonly path \(path)")
       close(fd)
       try remountBind(path, flags: MS.readOnly | MS.rec)
     }
@@ -113,24 +113,34 @@ struct Rootfs {
         isDir ? try InRoot.mkdirAll(root: rootFD, m.destination) : try InRoot.ensureFile(root: rootFD, m.destination)
       }
       defer { close(dst) }
-      let callFlags = m.flags & (MS.bind | MS.rec | MS.silent)
-      try mount(InRoot.procPath(src), InRoot.procPath(dst), nil, callFlags, step: "bind")
+      try bind(
+        InRoot.procPath(src), onto: dst, m.destination, flags: m.flags & (MS.rec | MS.silent), step: "bind")
     } else {
       let dst = try RuntimeError.wrap("destination") { try InRoot.mkdirAll(root: rootFD, m.destination) }
       defer { close(dst) }
       // Opened before the mount hides it: what tmpcopyup copies.
       let lower = m.tmpcopyup ? try openDirectory(dst, step: "tmpcopyup: open \(m.destination)") : -1
       defer { if lower >= 0 { close(lower) } }
+      // A read-only tmpfs is filled first and made read-only after (podman adds tmpcopyup to every
+      // --tmpfs, read-only ones too).
+      let readOnlyAfterCopy = lower >= 0 && m.flags & MS.readOnly != 0
+      let flags = readOnlyAfterCopy ? m.flags & ~MS.readOnly : m.flags
       do {
-        try mount(m.source, InRoot.procPath(dst), m.type, m.flags, data: m.data, step: "mount \(m.type)")
+        try mount(m.source, InRoot.procPath(dst), m.type, flags, data: m.data, step: "mount \(m.type)")
       } catch {
         // sysfs needs a network namespace owned by our user namespace; fall back to the host's /sys, read-only.
         guard m.type == "sysfs" || m.type == "mqueue" else { throw error }
         let host = m.type == "sysfs" ? "/sys" : "/dev/mqueue"
-        try mount(host, InRoot.procPath(dst), nil, MS.bind | MS.rec, step: "bind \(host)")
+        try bind(host, onto: dst, m.destination, flags: MS.rec, step: "bind \(host)")
         try remountBind(m.destination, flags: (m.flags | MS.rec) & ~MS.relatime)
       }
       if lower >= 0 { try copyUp(from: lower, to: m.destination) }
+      if readOnlyAfterCopy {
+        let fd = try RuntimeError.wrap("reopen") { try InRoot.open(root: rootFD, m.destination) }
+        defer { close(fd) }
+        try MountAPI.setAttributes(
+          fd, set: MountAttr.readOnly, clear: 0, recursive: false, step: "tmpcopyup: make it ro")
+      }
     }
     if m.isBind || m.recursiveAttrSet | m.recursiveAttrClear != 0 { try applyAttributes(m) }
     if m.propagation != 0 {
@@ -241,7 +251,7 @@ struct Rootfs {
   /// container's own cgroup directory there instead, as runc does.
   private func bindOwnCgroup(host: String, at destination: String, fd: Int32, flags: UInt) throws(RuntimeError) {
     let source = host + plan.cgroupPath
-    try mount(source, InRoot.procPath(fd), nil, MS.bind | MS.rec, step: "bind \(source)")
+    try bind(source, onto: fd, destination, flags: MS.rec, step: "bind \(source)")
     try remountBind(destination, flags: (flags | MS.rec) & ~MS.relatime)
   }
 
@@ -284,10 +294,24 @@ struct Rootfs {
     close(fd)
     let target = try RuntimeError.wrap("device \(d.path)") { try InRoot.open(root: rootFD, d.path) }
     defer { close(target) }
-    try mount(d.path, InRoot.procPath(target), nil, MS.bind, step: "bind device \(d.path)")
+    try bind(d.path, onto: target, d.path, flags: 0, step: "bind device \(d.path)")
   }
 
   // MARK: - mount(2)
+
+  /// Binds `source` onto the directory or file `fd` refers to, which is `destination` in the rootfs.
+  private func bind(_ source: String, onto fd: Int32, _ destination: String, flags: UInt, step: String)
+    throws(RuntimeError)
+  {
+    try mount(source, InRoot.procPath(fd), nil, MS.bind | flags, step: step)
+    guard plan.sharesHostMounts else { return }
+    // A bind joins its source's peer group, so in the host's mount namespace whatever init mounts
+    // under it would appear at the source too. As a slave it still receives but never sends, as a
+    // bind in a namespace made rslave does. Made at once, before anything is mounted under it.
+    let bound = try RuntimeError.wrap("reopen \(destination)") { try InRoot.open(root: rootFD, destination) }
+    defer { close(bound) }
+    try mount(nil, InRoot.procPath(bound), nil, MS.rec | MS.slave, step: "\(step): make it rslave")
+  }
 
   private func mount(
     _ source: String?, _ target: String, _ type: String?, _ flags: UInt, data: String = "", step: String

@@ -17,25 +17,24 @@ package struct IdmapRequest: Sendable, Equatable {
   /// For errors: "config.json: mounts[3]".
   package var field: String
 
-  /// The request of mount `m`, nil without idmap; refuses mappings the mount would ignore.
+  /// The request of mount `m`, nil without idmap. Mappings without the idmap option idmap the bind
+  /// itself, not its submounts, as crun does (podman strips the option and sends only the mappings).
   init?(_ m: Mount, options: MountOptions, field: String, plan: InitPlan) throws(RuntimeError) {
-    let uid = m.uidMappings
-    let gid = m.gidMappings
-    if !options.isIdmap {
-      guard uid == nil && gid == nil else {
-        throw RuntimeError(
-          "\(field).\(uid != nil ? "uidMappings" : "gidMappings"): given without the idmap or ridmap option",
-          kind: .invalidArgument)
-      }
-      return nil
+    let uid = m.uidMappings.flatMap { $0.isEmpty ? nil : $0 }
+    let gid = m.gidMappings.flatMap { $0.isEmpty ? nil : $0 }
+    guard options.isIdmap || uid != nil || gid != nil else { return nil }
+    guard options.isBind else {
+      throw RuntimeError(
+        "\(field).\(uid != nil ? "uidMappings" : "gidMappings"): needs a bind mount (cella idmaps bind mounts only)",
+        kind: .invalidArgument)
     }
     self.field = field
     self.recursive = options.isIdmapRecursive
     if uid != nil || gid != nil {
-      guard let uid, !uid.isEmpty else {
+      guard let uid else {
         throw RuntimeError("\(field).uidMappings: required with gidMappings", kind: .invalidArgument)
       }
-      guard let gid, !gid.isEmpty else {
+      guard let gid else {
         throw RuntimeError("\(field).gidMappings: required with uidMappings", kind: .invalidArgument)
       }
       func lines(_ maps: [IDMapping]) -> String {

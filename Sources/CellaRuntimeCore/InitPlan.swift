@@ -141,7 +141,7 @@ package extension InitPlan {
     guard let process = spec.process, let root = spec.root else {
       throw RuntimeError("config.json: process and root are required", kind: .invalidArgument)
     }
-    self.rootfs = BundlePath.resolve(root.path, in: options.bundle)
+    self.rootfs = Self.resolve(BundlePath.resolve(root.path, in: options.bundle))
     self.rootReadonly = root.readonly ?? false
     self.noPivot = options.noPivot
     self.noNewKeyring = options.noNewKeyring
@@ -230,6 +230,15 @@ package extension InitPlan {
     readonlyPaths = linux?.readonlyPaths ?? []
     createContainerHooks = spec.hooks?.createContainer ?? []
     startContainerHooks = spec.hooks?.startContainer ?? []
+  }
+
+  /// root.path without symlinks, resolved once: the bind of a container without a mount namespace is
+  /// attached there by move_mount, which does not follow a final symlink, and delete finds it with
+  /// O_NOFOLLOW. A path that does not resolve stays as it is, for the open of root.path to report.
+  private static func resolve(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
   }
 
   /// One mount of the spec as a step; refuses options the mount could not apply.

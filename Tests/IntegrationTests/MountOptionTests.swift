@@ -171,6 +171,65 @@ final class MountOptionTests: RuntimeTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/new"), "the write reached the image")
   }
 
+  /// podman sends a mount's mappings without the idmap option (it strips it); as in crun they idmap
+  /// the bind itself, not its submounts.
+  func testMountMappingsWithoutIdmapIdmapTheBindButNotItsSubmounts() throws {
+    let tree = try treeWithSubmount("mappings")
+    for file in [tree + "/rootfile", tree + "/sub/rootfile"] {
+      try "x".write(toFile: file, atomically: true, encoding: .utf8)
+      XCTAssertEqual(chown(file, 0, 0), 0)
+    }
+    let b = try env.bundle(["stat", "-c", "%u:%g", "/data/rootfile", "/data/sub/rootfile"])
+    b.addMount("/data", type: "bind", source: tree, options: ["rbind"])
+    var mounts = b.config["mounts"] as? [[String: Any]] ?? []
+    mounts[mounts.count - 1]["uidMappings"] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    mounts[mounts.count - 1]["gidMappings"] = [["containerID": 0, "hostID": 2345, "size": 1]]
+    b.config["mounts"] = mounts
+    XCTAssertEqual(env.output(b), "1234:2345\n0:0\n")
+  }
+
+  /// The idmapped tree is cut in the host's namespace, as a copy of a shared source: what init
+  /// mounts under it must not reach that source.
+  func testMountsUnderAnIdmappedBindOfASharedSourceStayOffTheHost() throws {
+    let shared = env.tmp + "/shared"
+    try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+    XCTAssertEqual(env.host("/bin/mount", ["-t", "tmpfs", "tmpfs", shared]).status, 0)
+    addTeardownBlock { _ = umount2(shared, Int32(MNT_DETACH)) }
+    XCTAssertEqual(env.host("/bin/mount", ["--make-shared", shared]).status, 0)
+    // Made here: in the idmapped bind, root's mkdir fails (root is not in the mount's mapping).
+    try FileManager.default.createDirectory(atPath: shared + "/src/sub", withIntermediateDirectories: true)
+    let b = try env.bundle(["sleep", "100"])
+    b.addMount("/data", type: "bind", source: shared + "/src", options: ["rbind", "idmap"])
+    var mounts = b.config["mounts"] as? [[String: Any]] ?? []
+    mounts[mounts.count - 1]["uidMappings"] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    mounts[mounts.count - 1]["gidMappings"] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    b.config["mounts"] = mounts
+    b.addMount("/data/sub", type: "tmpfs", source: "tmpfs", options: ["mode=755"])
+    let id = env.newID()
+    XCTAssertGreaterThan(env.startDetached(b, id: id), 0)
+    let seen = env.leakedMounts().filter { $0.hasPrefix(shared + "/") }
+    XCTAssertEqual(seen, [])
+    let d = env.rt(["delete", "--force", id])
+    XCTAssertEqual(d.status, 0, "\(d)")
+  }
+
+  /// podman adds tmpcopyup to every --tmpfs, read-only ones too: the copy is made before the mount
+  /// turns read-only.
+  func testTmpcopyupFillsAReadOnlyTmpfs() throws {
+    let rootfs = try env.copyRootfs()
+    try FileManager.default.createDirectory(atPath: rootfs + "/data", withIntermediateDirectories: true)
+    try "top\n".write(toFile: rootfs + "/data/file", atomically: true, encoding: .utf8)
+    let b = try env.bundle([
+      "sh", "-c", "cat /data/file; touch /data/new 2>/dev/null || echo refused; cat /proc/self/mountinfo",
+    ])
+    b.setRoot(rootfs, readonly: true)
+    b.addMount("/data", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "ro", "mode=755"])
+    let r = env.run(b, id: env.newID())
+    XCTAssertEqual(r.status, 0, "\(r)")
+    XCTAssertTrue(r.stdout.hasPrefix("top\nrefused\n"), r.stdout)
+    XCTAssertEqual(perMountOptions(r.stdout, ["/data"])["/data"]?.contains("ro"), true, r.stdout)
+  }
+
   // MARK: - refusals
 
   /// Adds a mount with `options` and expects create to refuse it naming `mounts[N].options[index]`.
@@ -205,17 +264,13 @@ final class MountOptionTests: RuntimeTestCase {
   func testKindSpecificOptionsAreRefusedOnOtherKinds() throws {
     try assertRefused(type: "bind", source: env.tmp, options: ["rbind", "tmpcopyup"], index: 1)
     try assertRefused(type: "tmpfs", source: "tmpfs", options: ["idmap"], index: 0)
+    let mapping: [[String: Any]] = [["containerID": 0, "hostID": 1234, "size": 1]]
+    try assertRefused(
+      type: "tmpfs", source: "tmpfs", options: [], index: -1, extra: ["uidMappings": mapping, "gidMappings": mapping])
   }
 
   func testIdmapWithoutAnyMappingIsRefused() throws {
     try assertRefused(type: "bind", source: env.tmp, options: ["rbind", "idmap"], index: 1)
-  }
-
-  func testMountMappingsWithoutIdmapAreRefused() throws {
-    let mapping: [[String: Any]] = [["containerID": 0, "hostID": 1234, "size": 1]]
-    try assertRefused(
-      type: "bind", source: env.tmp, options: ["rbind"], index: -1,
-      extra: ["uidMappings": mapping, "gidMappings": mapping])
   }
 
   func testFeaturesListsTheAppliedRecursiveAndIdmapOptions() throws {

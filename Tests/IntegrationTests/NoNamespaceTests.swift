@@ -85,6 +85,43 @@ final class NoNamespaceTests: RuntimeTestCase {
     XCTAssertEqual(env.stateEntries(), [])
   }
 
+  /// A bind of a shared host mount joins its source's peer group: what init then mounts under the
+  /// bind must not show up at the source on the host.
+  func testMountsUnderABindOfASharedSourceStayOffTheHost() throws {
+    let shared = env.tmp + "/shared"
+    try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+    XCTAssertEqual(env.host("/bin/mount", ["-t", "tmpfs", "tmpfs", shared]).status, 0)
+    addTeardownBlock { _ = umount2(shared, Int32(MNT_DETACH)) }
+    XCTAssertEqual(env.host("/bin/mount", ["--make-shared", shared]).status, 0)
+    try FileManager.default.createDirectory(atPath: shared + "/src", withIntermediateDirectories: true)
+    let b = try bundleWithoutNamespaces(["sleep", "100"])
+    b.addMount("/data", type: "bind", source: shared + "/src", options: ["rbind"])
+    b.addMount("/data/sub", type: "tmpfs", source: "tmpfs", options: ["mode=755"])
+    let rootfs = b.config["root"].flatMap { ($0 as? [String: Any])?["path"] as? String } ?? ""
+    let id = env.newID()
+    XCTAssertGreaterThan(env.startDetached(b, id: id), 0)
+    XCTAssertTrue(mounts(under: rootfs).contains(rootfs + "/data/sub"), "\(mounts(under: rootfs))")
+    XCTAssertEqual(mounts(under: shared), [shared])
+    let d = env.rt(["delete", "--force", id])
+    XCTAssertEqual(d.status, 0, "\(d)")
+    XCTAssertEqual(mounts(under: shared), [shared])
+  }
+
+  /// A root.path that is a symlink is resolved once: the bind goes on its target and delete finds it.
+  func testSymlinkedRootPathIsBoundAtItsTarget() throws {
+    let b = try bundleWithoutNamespaces(["cat", "/etc/hostname"])
+    let rootfs = b.config["root"].flatMap { ($0 as? [String: Any])?["path"] as? String } ?? ""
+    let link = env.tmp + "/rootfs-link"
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: rootfs)
+    b.setRoot(link, readonly: true)
+    let r = env.run(b, id: env.newID())
+    XCTAssertEqual(r.status, 0, "\(r)")
+    XCTAssertEqual(
+      r.stdout, (try? String(contentsOfFile: rootfs + "/etc/hostname", encoding: .utf8)) ?? "<none>")
+    XCTAssertEqual(mounts(under: rootfs), [])
+    XCTAssertEqual(env.stateEntries(), [])
+  }
+
   func testNewUserNamespaceWithoutMountNamespaceIsRefused() throws {
     let b = try bundleWithoutNamespaces(["true"])
     b.addNamespace("user")

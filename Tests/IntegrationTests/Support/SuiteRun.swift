@@ -26,7 +26,7 @@ enum SuiteRun {
 
   /// Mount points of every cgroup hierarchy (v1 and cgroup2), each once.
   static let cgroupMounts: [String] = {
-    guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+    guard let text = TestEnvironment.readProcFile("/proc/self/mountinfo") else { return [] }
     var mounts: [String] = []
     for line in text.split(separator: "\n") {
       guard let dash = line.range(of: " - ") else { continue }

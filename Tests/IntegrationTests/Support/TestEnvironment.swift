@@ -247,7 +247,7 @@ final class TestEnvironment {
 
   /// Host mount points under this test's temp dir or any of its rootfs directories.
   func leakedMounts() -> [String] {
-    guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+    guard let text = Self.readProcFile("/proc/self/mountinfo") else { return [] }
     let prefixes = [tmp] + rootfsDirs
     return text.split(separator: "\n").compactMap { line in
       let fields = line.split(separator: " ")
@@ -255,6 +255,14 @@ final class TestEnvironment {
       let point = Self.unescapeMountField(String(fields[4]))
       return prefixes.contains { point == $0 || point.hasPrefix($0 + "/") } ? point : nil
     }
+  }
+
+  /// A /proc file read to its end: `String(contentsOfFile:)` stops after the first read(2), which
+  /// for mountinfo is one page of a longer file.
+  static func readProcFile(_ path: String) -> String? {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    defer { try? handle.close() }
+    return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
   }
 
   static func unescapeMountField(_ s: String) -> String {
