@@ -34,10 +34,13 @@ extension Lifecycle {
       try waitForExit(record)
     }
     if let path = record.cgroupPath {
-      // Init is gone; whatever is left in its cgroup belongs to the container and goes with it. With
-      // its own pid namespace, the kernel already killed everything when init died.
+      // Init is gone. Without a pid namespace of its own, whatever is left in its cgroup belongs to the
+      // container (the cgroup was empty when create took it) and goes with it. With one, the kernel
+      // killed everything of the container when init died: anything still there is someone else's.
       if !record.ownPIDNamespace { signalAll(record, SIGKILL) }
-      try destroyCgroup(path)
+      let problems = removeCgroup(path, leaf: record.cgroupLeafMade ?? true, killLeftovers: !record.ownPIDNamespace)
+      if let leaf = problems.leaf { throw leaf }
+      for problem in problems.parents { log.warning(problem) }
     }
     // Without a mount namespace the container's mounts are the host's: they go before the record does.
     if let mount = record.hostRootfsMount { try HostRootfs.detach(mount) }
@@ -63,22 +66,48 @@ extension Lifecycle {
 }
 
 extension Lifecycle {
-  /// Removes a container's cgroup, waiting briefly for killed processes to leave it, and then the
-  /// parents its create made that no other container uses.
-  public func destroyCgroup(_ path: String) throws(RuntimeError) {
+  /// What `removeCgroup` could not do.
+  struct CgroupRemovalProblems {
+    /// The container's own cgroup stayed.
+    var leaf: RuntimeError?
+    /// Parents create made that hold no cgroup and still stayed, one line each.
+    var parents: [String] = []
+    /// Every problem, one line each.
+    var lines: [String] { (leaf.map { [$0.message] } ?? []) + parents }
+  }
+
+  /// Removes a container's cgroup and then the parents its create made that no other container uses.
+  /// Only a cgroup create made is removed (`leaf`); with `killLeftovers`, what is still in it is the
+  /// container's and is killed (a cgroup create did not make stays, emptied). Every step is tried
+  /// even after another failed, so that a failure leaves as little as it can.
+  func removeCgroup(_ path: String, leaf: Bool, killLeftovers: Bool) -> CgroupRemovalProblems {
     let cgroups = hostCgroups
-    if (try? cgroups.destroy(path)) == nil {
-      var delay: UInt32 = 500
-      for _ in 0..<60 {
-        if cgroups.processes(path).isEmpty { break }
-        for pid in cgroups.processes(path) { Glibc.kill(pid, SIGKILL) }
-        usleep(delay)
-        delay = min(delay * 2, 50_000)
+    var problems = CgroupRemovalProblems()
+    if leaf {
+      if (try? cgroups.destroy(path)) == nil {
+        if killLeftovers { killUntilEmpty(path) }
+        do { try cgroups.destroy(path) } catch { problems.leaf = RuntimeError(error) }
       }
-      do { try cgroups.destroy(path) } catch { throw RuntimeError(error.message) }
+    } else if killLeftovers {
+      killUntilEmpty(path)
     }
-    try store.withCgroupParents { parents throws(RuntimeError) in
-      try parents.removeEmpty(above: cgroups.directories(path))
+    do {
+      problems.parents = try store.withCgroupParents { parents throws(RuntimeError) in
+        try parents.removeEmpty(above: cgroups.directories(path))
+      }
+    } catch { problems.parents.append(error.message) }
+    return problems
+  }
+
+  /// SIGKILLs the processes in the cgroup `path` until it is empty, for a few seconds at most.
+  private func killUntilEmpty(_ path: String) {
+    var delay: UInt32 = 500
+    for _ in 0..<60 {
+      let pids = hostCgroups.processes(path)
+      if pids.isEmpty { return }
+      for pid in pids { Glibc.kill(pid, SIGKILL) }
+      usleep(delay)
+      delay = min(delay * 2, 50_000)
     }
   }
 }
