@@ -48,6 +48,7 @@ public struct Creator {
         "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
       )
     }
+    for warning in plan.warnings { log.warning(warning) }
     for name in plan.process.capabilities?.skippedAmbient ?? [] {
       log.debug("process.capabilities.ambient: \(name) skipped: not in both permitted and inheritable")
     }

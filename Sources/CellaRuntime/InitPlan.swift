@@ -75,6 +75,8 @@ struct InitPlan: Sendable {
   /// (each page it touches is charged to the container's memory limit).
   var selfJoinFiles: [CChar] = []
   var ownPIDNamespace = false
+  /// What planning noticed and `create` logs as warnings (a seccomp cache it would not trust).
+  var warnings: [String] = []
   var uidMap = ""
   var gidMap = ""
 
@@ -215,8 +217,11 @@ extension InitPlan {
     }
 
     self.process = try ProcessPlan(process, field: "process")
+    var warnings: [String] = []
     self.process.seccomp = try compileSeccomp(
-      linux?.seccomp, cache: options.seccompCache.map { SeccompCache(directory: $0) })
+      linux?.seccomp, cache: options.seccompCache.map { SeccompCache(directory: $0) }
+    ) { warnings.append($0) }
+    self.warnings += warnings
     self.process.preserveFDs = options.preserveFDs
     hostname = spec.hostname
     domainname = spec.domainname
@@ -268,10 +273,12 @@ extension InitPlan {
 
 /// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF), through the
 /// cache in the state root.
-func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?) throws(RuntimeError) -> CompiledSeccomp? {
+func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?, warn: (String) -> Void) throws(RuntimeError)
+  -> CompiledSeccomp?
+{
   guard let config else { return nil }
   do {
     guard let cache else { return try SeccompCompiler.compile(config) }
-    return try cache.compile(config)
+    return try cache.compile(config, warn: warn)
   } catch { throw RuntimeError("config.json: \(error.message)") }
 }
