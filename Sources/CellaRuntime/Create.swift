@@ -106,7 +106,7 @@ public struct Creator {
   ) throws(RuntimeError) {
     try store.withCgroupParents { parents throws(RuntimeError) in
       let existed = cgroups.directories(path).contains { FileIO.isDirectory($0) }
-      if existed { try checkUnused(cgroups, path) }
+      if existed { try checkUnused(cgroups, path, by: record.id) }
       record.cgroupPath = path
       record.cgroupLeafMade = !existed
       try store.save(record)
@@ -121,7 +121,7 @@ public struct Creator {
               // Someone made it since the look above: it is not ours, and must be empty to be used.
               guard record.cgroupLeafMade == true else { return }
               record.cgroupLeafMade = false
-              do throws(RuntimeError) { try checkUnused(cgroups, path) } catch {
+              do throws(RuntimeError) { try checkUnused(cgroups, path, by: record.id) } catch {
                 record.cgroupPath = nil
                 try store.save(record)
                 throw error
@@ -142,7 +142,7 @@ public struct Creator {
 
   /// Refuses a cgroup that already exists unless it is empty and no container of this store has it:
   /// whatever is in it would otherwise be killed and removed with the container.
-  private func checkUnused(_ cgroups: any CgroupDriver, _ path: String) throws(RuntimeError) {
+  private func checkUnused(_ cgroups: any CgroupDriver, _ path: String, by id: String) throws(RuntimeError) {
     let field = "config.json: linux.cgroupsPath: \"\(path)\""
     let pids = cgroups.processes(path)
     if !pids.isEmpty {
@@ -154,7 +154,7 @@ public struct Creator {
       throw RuntimeError(
         "\(field) already has child cgroups (\(child)); a container needs a cgroup of its own", kind: .invalidState)
     }
-    for other in store.list() {
+    for other in store.list() where other != id {
       guard let record = try? store.load(other), record.cgroupPath == path else { continue }
       throw RuntimeError("\(field) is the cgroup of container \"\(other)\"", kind: .alreadyExists)
     }
