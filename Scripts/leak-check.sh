@@ -6,7 +6,9 @@
 #   - mounts under them or under this tree's .build/test-rootfs, or naming the id prefix cella-t-<run>,
 #   - processes whose root is there, or that are in one of the run's cgroups,
 #   - cgroups /cella-t-<run>* in every hierarchy, and /cella/cella-t-<run>* under the runtime's default parent,
-#   - network devices ct* and cella-t* (the only names tests may give them).
+#   - network devices ct<first 6 characters of the run id>* (SuiteRun.netDeviceName: IFNAMSIZ leaves 15
+#     characters, too few for cella-t-<run>, so a device named cella-t* could belong to any run and is
+#     not counted; tests must use SuiteRun.netDeviceName).
 # Usage: Scripts/leak-check.sh RUN-ID [PATH...]   (more paths whose mounts or processes count as ours)
 set -u
 cd "$(dirname "$0")/.."
@@ -38,6 +40,7 @@ for d in /proc/[0-9]*; do
     report "process $pid in cgroup $(grep -m1 -e ":/$prefix" -e ":/cella/$prefix" "$d/cgroup" | cut -d: -f3)"
   fi
 done
-for n in /sys/class/net/ct* /sys/class/net/cella-t*; do [ -e "$n" ] && report "network device ${n##*/}"; done
+netdev_prefix="ct$(printf '%.6s' "$run")"
+for n in /sys/class/net/"$netdev_prefix"*; do [ -e "$n" ] && report "network device ${n##*/}"; done
 if [ "$leaks" -eq 0 ]; then echo "leak check: nothing left behind by run $run"; fi
 exit $((leaks > 0))

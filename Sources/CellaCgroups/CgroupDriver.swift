@@ -2,14 +2,27 @@ import CellaOCI
 import CellaSys
 import Glibc
 
+/// What `CgroupDriver.create` reports about the directories it meets, so that the caller records
+/// exactly what it made.
+public enum CgroupCreateEvent: Sendable, Hashable {
+  /// A missing ancestor directory is about to be made.
+  case willMakeParent(String)
+  /// An ancestor announced by `willMakeParent` was made by someone else first: it is not the caller's.
+  case parentExisted(String)
+  /// The cgroup's own directory in one hierarchy was there already.
+  case leafExisted(String)
+}
+
 /// What the runtime does with a cgroup; one implementation per hierarchy kind.
 public protocol CgroupDriver: Sendable {
   /// Creates the cgroup (every v1 hierarchy and/or the v2 dir, enabling needed controllers in subtree_control of parents on v2).
-  /// `willMakeParent` gets each missing ancestor directory before it is made, so that the caller can
-  /// record it and remove it again with the cgroup.
-  func create(_ path: String, willMakeParent: (String) throws(CgroupError) -> Void) throws(CgroupError)
+  /// `events` hears of each missing ancestor before it is made and of directories found existing, so
+  /// that the caller can record what it made and remove only that.
+  func create(_ path: String, events: (CgroupCreateEvent) throws(CgroupError) -> Void) throws(CgroupError)
   /// The directories that hold `path`, one per hierarchy the driver writes.
   func directories(_ path: String) -> [String]
+  /// The child cgroups of `path`, in every hierarchy (full paths).
+  func childCgroups(_ path: String) -> [String]
   /// Moves the calling single-threaded process in by writing "0" to each v1 hierarchy's `tasks`,
   /// which the kernel handles without the global threadgroup lock (whose first use costs an RCU grace
   /// period, ~7 ms here). The v2 part (hybrid) is joined only when `includeUnified`, since it needs
@@ -45,7 +58,11 @@ public protocol CgroupDriver: Sendable {
 
 extension CgroupDriver {
   /// Creates the cgroup and whatever parents it lacks, without recording them.
-  public func create(_ path: String) throws(CgroupError) { try create(path, willMakeParent: { _ in }) }
+  public func create(_ path: String) throws(CgroupError) { try create(path, events: { _ in }) }
+
+  public func childCgroups(_ path: String) -> [String] {
+    directories(path).flatMap { dir in CgroupFiles.childDirectories(dir).map { "\(dir)/\($0)" } }
+  }
 
   public func joinSelf(_ path: String, includeUnified: Bool) throws(CgroupError) {
     try join(path, pid: getpid())
@@ -67,10 +84,30 @@ public enum Cgroups {
     }
   }
 
+  /// A directory `removeEmptyDirectories` left, with the errno of its last rmdir and whether a
+  /// child cgroup or a process in it explains that (another container uses it).
+  public struct LeftDirectory: Sendable {
+    public var directory: String
+    public var errno: Int32
+    public var inUse: Bool
+  }
+
   /// Removes each directory (given deepest first) that is an empty cgroup; returns those still there.
-  /// A parent that another container uses (EBUSY, ENOTEMPTY) stays; one already gone counts as removed.
-  public static func removeEmptyDirectories(_ directories: [String]) -> [String] {
-    directories.filter { rmdir($0) != 0 && errno != ENOENT }
+  /// A parent that another container uses (EBUSY, ENOTEMPTY) stays; one already gone counts as
+  /// removed. An empty one that is busy for a moment (the kernel releases a removed child
+  /// asynchronously) is tried again briefly.
+  public static func removeEmptyDirectories(_ directories: [String]) -> [LeftDirectory] {
+    directories.compactMap { dir in
+      var delay: UInt32 = 1_000
+      while true {
+        if rmdir(dir) == 0 || errno == ENOENT { return nil }
+        let e = errno
+        let inUse = !CgroupFiles.childDirectories(dir).isEmpty || !CgroupFiles.processes(dir).isEmpty
+        if e != EBUSY || inUse || delay > 64_000 { return LeftDirectory(directory: dir, errno: e, inUse: inUse) }
+        usleep(delay)
+        delay *= 2
+      }
+    }
   }
 
   /// Resolves `linux.cgroupsPath`: absolute kept, relative under "/cella", empty → "/cella/<id>";

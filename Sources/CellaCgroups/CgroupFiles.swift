@@ -47,16 +47,15 @@ enum CgroupFiles {
   }
 
   /// Whether `path` is a directory.
-  static func isDirectory(_ path: String) -> Bool {
-    var st = stat()
-    return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-  }
+  static func isDirectory(_ path: String) -> Bool { FileIO.isDirectory(path) }
 
-  /// mkdir -p of the cgroup `path` below the mount point `root`; existing directories are fine.
-  /// `willMakeParent` hears of each missing ancestor before its mkdir. A parent that vanishes half-way
-  /// (a concurrent delete removed a shared empty parent) is made again, and announced again.
+  /// mkdir -p of the cgroup `path` below the mount point `root`; existing directories are fine, and
+  /// `events` hears of them. Each missing ancestor is announced (`willMakeParent`) before its mkdir,
+  /// and if someone else made it in between, `parentExisted` takes the announcement back. A parent
+  /// that vanishes half-way (a concurrent delete removed a shared empty parent) is made again, and
+  /// announced again.
   static func makeDirectories(
-    _ path: String, under root: String, field: String, willMakeParent: (String) throws(CgroupError) -> Void
+    _ path: String, under root: String, field: String, events: (CgroupCreateEvent) throws(CgroupError) -> Void
   ) throws(CgroupError) {
     let all = path.split(separator: "/")
     var attempts = 0
@@ -64,11 +63,16 @@ enum CgroupFiles {
     var components = all[...]
     while let component = components.popFirst() {
       current += "/\(component)"
-      if !components.isEmpty {
+      let isLeaf = components.isEmpty
+      if !isLeaf {
         if isDirectory(current) { continue }
-        try willMakeParent(current)
+        try events(.willMakeParent(current))
       }
-      if mkdir(current, 0o755) == 0 || errno == EEXIST { continue }
+      if mkdir(current, 0o755) == 0 { continue }
+      if errno == EEXIST {
+        try events(isLeaf ? .leafExisted(current) : .parentExisted(current))
+        continue
+      }
       if errno == ENOENT && attempts < 3 {
         attempts += 1
         current = root

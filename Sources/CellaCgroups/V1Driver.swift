@@ -32,13 +32,13 @@ public struct V1Driver: CgroupDriver {
     ResourceValidator(isV2: false, hierarchies: hierarchies, cpusetRoot: hierarchies.v1["cpuset"])
   }
 
-  public func create(_ path: String, willMakeParent: (String) throws(CgroupError) -> Void) throws(CgroupError) {
+  public func create(_ path: String, events: (CgroupCreateEvent) throws(CgroupError) -> Void) throws(CgroupError) {
     let p = normalized(path)
     for mount in hierarchies.v1MountPoints {
-      try CgroupFiles.makeDirectories(p, under: mount, field: "cgroup create", willMakeParent: willMakeParent)
+      try CgroupFiles.makeDirectories(p, under: mount, field: "cgroup create", events: events)
     }
     if let cpuset = hierarchies.v1["cpuset"] { try copyCpusetDown(mount: cpuset, path: p) }
-    try unified?.create(p, willMakeParent: willMakeParent)
+    try unified?.create(p, events: events)
   }
 
   public func directories(_ path: String) -> [String] {

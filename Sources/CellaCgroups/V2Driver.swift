@@ -30,9 +30,8 @@ public struct V2Driver: CgroupDriver {
 
   public func directories(_ path: String) -> [String] { [dir(path)] }
 
-  public func create(_ path: String, willMakeParent: (String) throws(CgroupError) -> Void) throws(CgroupError) {
-    try CgroupFiles.makeDirectories(
-      normalized(path), under: root, field: "cgroup create", willMakeParent: willMakeParent)
+  public func create(_ path: String, events: (CgroupCreateEvent) throws(CgroupError) -> Void) throws(CgroupError) {
+    try CgroupFiles.makeDirectories(normalized(path), under: root, field: "cgroup create", events: events)
     // Controllers must be switched on in every ancestor's subtree_control, top down.
     var current = root
     for component in normalized(path).split(separator: "/") {

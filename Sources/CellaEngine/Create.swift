@@ -43,6 +43,7 @@ public struct Creator {
         "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
       )
     }
+    for warning in plan.warnings { log.warning(warning) }
     for name in plan.process.capabilities?.skippedAmbient ?? [] {
       log.debug("process.capabilities.ambient: \(name) skipped: not in both permitted and inheritable")
     }
@@ -67,7 +68,6 @@ public struct Creator {
     var record = ContainerRecord(
       id: options.id, ociVersion: spec.ociVersion, bundle: bundle, rootfs: plan.rootfs,
       created: rfc3339Now(), owner: ownerName(), annotations: spec.annotations, ownPIDNamespace: plan.ownPIDNamespace)
-    record.cgroupPath = cgroupPath
     record.startReadsConfig = !(spec.hooks?.poststart ?? []).isEmpty || spec.linux?.seccomp?.listenerPath != nil
     record.deleteReadsConfig = !(spec.hooks?.poststop ?? []).isEmpty
     var child: pid_t = 0
@@ -75,7 +75,7 @@ public struct Creator {
       try store.saveConfig(options.id, configBytes)
       try store.save(record)
       log.step("state saved")
-      try setUpCgroup(cgroups, cgroupPath, effectiveResources)
+      try setUpCgroup(cgroups, cgroupPath, effectiveResources, record: &record)
       log.step("cgroup created")
       if plan.sharesHostMounts {
         try HostRootfs.bind(plan.rootfs) { (mount) throws(RuntimeError) in
@@ -98,19 +98,66 @@ public struct Creator {
     }
   }
 
-  private func setUpCgroup(_ cgroups: any CgroupDriver, _ path: String, _ resources: LinuxResources?)
-    throws(RuntimeError)
-  {
+  /// Makes the container's cgroup. Before each mkdir it records what it is about to make (the leaf in
+  /// the record, parents in the store's list), so that delete and rollback remove exactly that. A
+  /// cgroup that is there already is taken only when it is empty (runc 1.2 refuses one in use too).
+  private func setUpCgroup(
+    _ cgroups: any CgroupDriver, _ path: String, _ resources: LinuxResources?, record: inout ContainerRecord
+  ) throws(RuntimeError) {
     try store.withCgroupParents { parents throws(RuntimeError) in
+      let existed = cgroups.directories(path).contains { FileIO.isDirectory($0) }
+      if existed { try checkUnused(cgroups, path, by: record.id) }
+      record.cgroupPath = path
+      record.cgroupLeafMade = !existed
+      try store.save(record)
+      var failure: RuntimeError?
       do throws(CgroupError) {
-        try cgroups.create(path) { dir throws(CgroupError) in
-          do throws(RuntimeError) { try parents.add(dir) } catch { throw CgroupError(error.message) }
+        try cgroups.create(path) { event throws(CgroupError) in
+          do throws(RuntimeError) {
+            switch event {
+            case .willMakeParent(let dir): try parents.add(dir)
+            case .parentExisted(let dir): try parents.forget(dir)
+            case .leafExisted:
+              // Someone made it since the look above: it is not ours, and must be empty to be used.
+              guard record.cgroupLeafMade == true else { return }
+              record.cgroupLeafMade = false
+              do throws(RuntimeError) { try checkUnused(cgroups, path, by: record.id) } catch {
+                record.cgroupPath = nil
+                try store.save(record)
+                throw error
+              }
+              try store.save(record)
+            }
+          } catch {
+            failure = error
+            throw CgroupError(error.message, kind: error.kind)
+          }
         }
-      } catch { throw RuntimeError(error) }
+      } catch { throw failure ?? RuntimeError(error) }
     }
     do {
       if let resources { try cgroups.apply(path, resources) }
     } catch { throw RuntimeError(error) }
+  }
+
+  /// Refuses a cgroup that already exists unless it is empty and no container of this store has it:
+  /// whatever is in it would otherwise be killed and removed with the container.
+  private func checkUnused(_ cgroups: any CgroupDriver, _ path: String, by id: String) throws(RuntimeError) {
+    let field = "config.json: linux.cgroupsPath: \"\(path)\""
+    let pids = cgroups.processes(path)
+    if !pids.isEmpty {
+      throw RuntimeError(
+        "\(field) already holds \(pids.count) process\(pids.count == 1 ? "" : "es") (pid \(pids[0])); a container needs a cgroup of its own",
+        kind: .invalidState)
+    }
+    if let child = cgroups.childCgroups(path).first {
+      throw RuntimeError(
+        "\(field) already has child cgroups (\(child)); a container needs a cgroup of its own", kind: .invalidState)
+    }
+    for other in store.list() where other != id {
+      guard let record = try? store.load(other), record.cgroupPath == path else { continue }
+      throw RuntimeError("\(field) is the cgroup of container \"\(other)\"", kind: .alreadyExists)
+    }
   }
 
   /// Undoes a failed create: kill init, remove the state directory, run poststop hooks if create got that far.
@@ -121,9 +168,11 @@ public struct Creator {
       _ = try? Processes.wait(child)
     }
     if let path = record.cgroupPath {
-      let cgroups = hostCgroups
-      for pid in cgroups.processes(path) { kill(pid, SIGKILL) }
-      try? Lifecycle(store: store, log: log).destroyCgroup(path)
+      // The cgroup was empty when create took it: whatever is in it now came with this create.
+      for pid in hostCgroups.processes(path) { kill(pid, SIGKILL) }
+      let problems = Lifecycle(store: store, log: log).removeCgroup(
+        path, leaf: record.cgroupLeafMade ?? true, killLeftovers: true)
+      for problem in problems.lines { log.warning("rollback of \"\(record.id)\": \(problem)") }
     }
     if let mount = record.hostRootfsMount {
       do { try HostRootfs.detach(mount) } catch {

@@ -195,7 +195,8 @@ extension Lifecycle {
     }
     var plan = try ProcessPlan(process, field: o.processFile == nil ? "process" : "--process")
     plan.preserveFDs = o.preserveFDs
-    plan.seccomp = try compileSeccomp(spec.linux?.seccomp, cache: SeccompCache(directory: store.seccompCacheDirectory))
+    plan.seccomp = try compileSeccomp(
+      spec.linux?.seccomp, cache: SeccompCache(directory: store.seccompCacheDirectory), warn: log.warning)
     return plan
   }
 }

@@ -125,13 +125,21 @@ struct Rootfs {
       // --tmpfs, read-only ones too).
       let readOnlyAfterCopy = lower >= 0 && m.flags & MS.readOnly != 0
       let flags = readOnlyAfterCopy ? m.flags & ~MS.readOnly : m.flags
+      // Options the kernel rejects reach it as data: name them, they are the likely culprit.
+      let step = m.data.isEmpty ? "mount \(m.type)" : "mount \(m.type) with options \(jsonQuote(m.data))"
       do {
-        try mount(m.source, InRoot.procPath(dst), m.type, flags, data: m.data, step: "mount \(m.type)")
+        try mount(m.source, InRoot.procPath(dst), m.type, flags, data: m.data, step: step)
       } catch {
         // sysfs needs a network namespace owned by our user namespace; fall back to the host's /sys, read-only.
         guard m.type == "sysfs" || m.type == "mqueue" else { throw error }
         let host = m.type == "sysfs" ? "/sys" : "/dev/mqueue"
-        try bind(host, onto: dst, m.destination, flags: MS.rec, step: "bind \(host)")
+        do {
+          try bind(host, onto: dst, m.destination, flags: MS.rec, step: "bind \(host)")
+        } catch let fallback {
+          // The first failure says what is wrong with the config; the fallback's only why it did not help.
+          throw RuntimeError(
+            "\(error.message) (and binding the host's \(host) instead: \(fallback.message))", kind: error.kind)
+        }
         try remountBind(m.destination, flags: (m.flags | MS.rec) & ~MS.relatime)
       }
       if lower >= 0 { try copyUp(from: lower, to: m.destination) }

@@ -21,7 +21,9 @@ extension Creator {
     let result = try create(options)
     do { try lifecycle.start(id: options.id) } catch {
       if let master = result.master { close(master) }
-      if !keep { try? lifecycle.delete(id: options.id, force: true) }
+      if !keep {
+        do { try lifecycle.delete(id: options.id, force: true) } catch { log.warning(error.message) }
+      }
       throw error
     }
     if detach { return 0 }

@@ -35,6 +35,8 @@ public struct SpecValidator: Sendable {
   public static let deviceFileModes: ClosedRange<UInt32> = 0...0o177777
   /// process.user.umask (umask(2) keeps the low nine bits).
   public static let umasks: ClosedRange<UInt32> = 0...0o777
+  /// The longest mount source mount(2) takes: the kernel copies at most a page, NUL included.
+  public static let maxMountSourceBytes = 4095
   /// process.consoleSize height and width (struct winsize holds 16 bits).
   public static let consoleSizes: ClosedRange<UInt> = 0...UInt(UInt16.max)
   /// process.oomScoreAdj, as /proc/PID/oom_score_adj accepts it.
@@ -207,6 +209,11 @@ public struct SpecValidator: Sendable {
     for (i, mount) in mounts.enumerated() {
       if !mount.destination.hasPrefix("/") {
         throw fail("mounts[\(i)].destination", "must be an absolute path, got \(quote(mount.destination))")
+      }
+      if let source = mount.source, source.utf8.count > Self.maxMountSourceBytes {
+        throw fail(
+          "mounts[\(i)].source",
+          "is \(source.utf8.count) bytes long; mount(2) takes at most \(Self.maxMountSourceBytes)")
       }
       if mount.isBind {
         guard let source = mount.source, !source.isEmpty else {

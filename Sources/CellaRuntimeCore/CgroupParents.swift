@@ -23,16 +23,29 @@ package struct CgroupParents {
     try save()
   }
 
-  /// Removes, deepest first, the recorded parents of the cgroup held in `leafDirectories` that are now
-  /// empty; those another container still uses stay recorded.
-  mutating func removeEmpty(above leafDirectories: [String]) throws(RuntimeError) {
-    let above = directories.filter { dir in leafDirectories.contains { $0.hasPrefix(dir + "/") } }
-    if above.isEmpty { return }
-    let deepestFirst = above.sorted { $0.count > $1.count }
-    let removed = Set(deepestFirst).subtracting(Cgroups.removeEmptyDirectories(deepestFirst))
-    if removed.isEmpty { return }
-    directories.removeAll { removed.contains($0) }
+  /// Takes back a record made by `add` when someone else made the directory first: it is not ours.
+  package mutating func forget(_ directory: String) throws(RuntimeError) {
+    guard directories.contains(directory) else { return }
+    directories.removeAll { $0 == directory }
     try save()
+  }
+
+  /// Removes, deepest first, the recorded parents of the cgroup held in `leafDirectories` that are now
+  /// empty; those another container still uses stay recorded. Returns a line for each parent that
+  /// holds no cgroup and still could not be removed.
+  mutating func removeEmpty(above leafDirectories: [String]) throws(RuntimeError) -> [String] {
+    let above = directories.filter { dir in leafDirectories.contains { $0.hasPrefix(dir + "/") } }
+    if above.isEmpty { return [] }
+    let deepestFirst = above.sorted { $0.count > $1.count }
+    let left = Cgroups.removeEmptyDirectories(deepestFirst)
+    let removed = Set(deepestFirst).subtracting(left.map(\.directory))
+    if !removed.isEmpty {
+      directories.removeAll { removed.contains($0) }
+      try save()
+    }
+    return left.filter { !$0.inUse }.map {
+      "cannot remove cgroup parent \($0.directory): \(SysError.describe($0.errno)) (it stays recorded in \(file))"
+    }
   }
 
   private func save() throws(RuntimeError) {

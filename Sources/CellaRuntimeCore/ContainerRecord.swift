@@ -29,8 +29,13 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
   public var created: String
   public var owner: String
   public var annotations: [String: String]?
-  /// The container's cgroup (recorded before it is created, so a killed create can be cleaned up).
+  /// The container's cgroup (recorded before it is created, so a killed create can be cleaned up);
+  /// set only once create has checked that a cgroup already there is empty, so nothing in it now is
+  /// anyone else's.
   public var cgroupPath: String?
+  /// Whether create made the cgroup's own directory (recorded before its mkdir); delete removes only
+  /// a cgroup it made. nil in records of older versions, which made it.
+  public var cgroupLeafMade: Bool?
   /// The bind of root.path on the host made for a container without its own mount namespace
   /// (recorded before it is attached; delete detaches it with everything mounted under it).
   public var hostRootfsMount: HostMount?

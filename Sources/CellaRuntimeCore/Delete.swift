@@ -36,10 +36,13 @@ extension Lifecycle {
       try waitForExit(record)
     }
     if let path = record.cgroupPath {
-      // Init is gone; whatever is left in its cgroup belongs to the container and goes with it. With
-      // its own pid namespace, the kernel already killed everything when init died.
+      // Init is gone. Without a pid namespace of its own, whatever is left in its cgroup belongs to the
+      // container (the cgroup was empty when create took it) and goes with it. With one, the kernel
+      // killed everything of the container when init died: anything still there is someone else's.
       if !record.ownPIDNamespace { signalAll(record, SIGKILL) }
-      try destroyCgroup(path)
+      let problems = removeCgroup(path, leaf: record.cgroupLeafMade ?? true, killLeftovers: !record.ownPIDNamespace)
+      if let leaf = problems.leaf { throw leaf }
+      for problem in problems.parents { log.warning(problem) }
     }
     // Without a mount namespace the container's mounts are the host's: they go before the record does.
     if let mount = record.hostRootfsMount { try HostRootfs.detach(mount) }
@@ -73,25 +76,54 @@ extension Lifecycle {
 }
 
 extension Lifecycle {
-  /// Removes a container's cgroup, first killing what is left in it and waiting (bounded) for those
-  /// processes to exit, and then the parents its create made that no other container uses.
-  public func destroyCgroup(_ path: String) throws(RuntimeError) {
+  /// What `removeCgroup` could not do.
+  package struct CgroupRemovalProblems {
+    /// The container's own cgroup stayed.
+    package var leaf: RuntimeError?
+    /// Parents create made that hold no cgroup and still stayed, one line each.
+    package var parents: [String] = []
+    /// Every problem, one line each.
+    package var lines: [String] { (leaf.map { [$0.message] } ?? []) + parents }
+  }
+
+  /// Removes a container's cgroup and then the parents its create made that no other container uses.
+  /// Only a cgroup create made is removed (`leaf`); with `killLeftovers`, what is still in it is the
+  /// container's and is killed (a cgroup create did not make stays, emptied). Every step is tried
+  /// even after another failed, so that a failure leaves as little as it can.
+  package func removeCgroup(_ path: String, leaf: Bool, killLeftovers: Bool) -> CgroupRemovalProblems {
+    let cgroups = hostCgroups
+    var problems = CgroupRemovalProblems()
+    if leaf {
+      if (try? cgroups.destroy(path)) == nil {
+        if killLeftovers { killUntilEmpty(path) }
+        do { try cgroups.destroy(path) } catch { problems.leaf = RuntimeError(error) }
+      }
+    } else if killLeftovers {
+      killUntilEmpty(path)
+    }
+    do {
+      problems.parents = try store.withCgroupParents { parents throws(RuntimeError) in
+        try parents.removeEmpty(above: cgroups.directories(path))
+      }
+    } catch { problems.parents.append(error.message) }
+    return problems
+  }
+
+  /// SIGKILLs what is in the cgroup `path` and waits on pidfds (bounded) until those are gone; no
+  /// sleep loop (the core may run on a daemon's thread).
+  private func killUntilEmpty(_ path: String) {
     let cgroups = hostCgroups
     let deadline = monotonicMillis() + Self.exitTimeoutMillis
     // A few rounds: a process may fork while it is being killed.
     for _ in 0..<8 {
       let handles = ExitWait.open(cgroups.processes(path))
-      if handles.isEmpty { break }
+      if handles.isEmpty { return }
       defer { for h in handles { close(h.fd) } }
       // Pinned first, checked after: a pid that left the cgroup (and may be reused) is not signalled.
       let still = Set(cgroups.processes(path))
       let members = handles.filter { still.contains($0.pid) }
       for h in members { _ = cella_pidfd_send_signal(h.fd, SIGKILL, 0) }
-      if !ExitWait.all(members.map(\.fd), timeoutMillis: max(0, deadline - monotonicMillis())) { break }
-    }
-    do { try cgroups.destroy(path) } catch { throw RuntimeError(error) }
-    try store.withCgroupParents { parents throws(RuntimeError) in
-      try parents.removeEmpty(above: cgroups.directories(path))
+      if !ExitWait.all(members.map(\.fd), timeoutMillis: max(0, deadline - monotonicMillis())) { return }
     }
   }
 }

@@ -75,6 +75,8 @@ package struct InitPlan: Sendable {
   /// (each page it touches is charged to the container's memory limit).
   package var selfJoinFiles: [CChar] = []
   package var ownPIDNamespace = false
+  /// What planning noticed and `create` logs as warnings (a seccomp cache it would not trust).
+  package var warnings: [String] = []
   package var uidMap = ""
   package var gidMap = ""
 
@@ -217,8 +219,11 @@ package extension InitPlan {
     }
 
     self.process = try ProcessPlan(process, field: "process")
+    var warnings: [String] = []
     self.process.seccomp = try compileSeccomp(
-      linux?.seccomp, cache: options.seccompCache.map { SeccompCache(directory: $0) })
+      linux?.seccomp, cache: options.seccompCache.map { SeccompCache(directory: $0) }
+    ) { warnings.append($0) }
+    self.warnings += warnings
     self.process.preserveFDs = options.preserveFDs
     hostname = spec.hostname
     domainname = spec.domainname
@@ -277,10 +282,12 @@ package extension InitPlan {
 
 /// Compiles linux.seccomp with libseccomp (in the parent: the child only loads BPF), through the
 /// cache in the state root.
-package func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?) throws(RuntimeError) -> CompiledSeccomp? {
+package func compileSeccomp(_ config: LinuxSeccomp?, cache: SeccompCache?, warn: (String) -> Void)
+  throws(RuntimeError) -> CompiledSeccomp?
+{
   guard let config else { return nil }
   do {
     guard let cache else { return try SeccompCompiler.compile(config) }
-    return try cache.compile(config)
+    return try cache.compile(config, warn: warn)
   } catch { throw RuntimeError("config.json: \(error.message)", kind: error.kind) }
 }

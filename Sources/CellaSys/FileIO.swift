@@ -73,6 +73,12 @@ public enum FileIO {
     return stat(path, &st) == 0
   }
 
+  /// Whether `path` is a directory (not a symlink to one).
+  public static func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+  }
+
   /// Removes a directory tree without following symlinks; missing paths are not an error.
   public static func removeTree(_ path: String) throws(SysError) {
     var st = stat()

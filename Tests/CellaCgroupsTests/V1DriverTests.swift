@@ -67,7 +67,8 @@ final class V1DriverTests: XCTestCase {
 
   func testCreateAnnouncesEachMissingParentBeforeMakingItAndNoOther() throws {
     var announced: [String] = []
-    try driver.create("/cella/new/deeper/c2") { dir throws(CgroupError) in
+    try driver.create("/cella/new/deeper/c2") { event throws(CgroupError) in
+      guard case .willMakeParent(let dir) = event else { return XCTFail("unexpected \(event)") }
       XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "\(dir) announced after it was made")
       announced.append(dir)
     }
@@ -76,6 +77,33 @@ final class V1DriverTests: XCTestCase {
     let expected = mounts.flatMap { ["\($0)/cella/new", "\($0)/cella/new/deeper"] }
     XCTAssertEqual(announced.sorted(), expected.sorted())
     XCTAssertEqual(Set(driver.directories("/cella/new")), Set(mounts.map { "\($0)/cella/new" }))
+  }
+
+  /// A parent someone else makes between the announcement and the mkdir is not the caller's to remove.
+  func testAParentMadeByAnotherAfterItsAnnouncementIsTakenBack() throws {
+    var events: [CgroupCreateEvent] = []
+    try driver.create("/cella/raced/c3") { event throws(CgroupError) in
+      events.append(event)
+      if case .willMakeParent(let dir) = event { mkdir(dir, 0o755) }
+    }
+    let mounts = Self.controllers.map { tree.root + "/\($0)" } + [tree.root + "/systemd", tree.root + "/unified"]
+    // Each announcement is followed by its retraction, hierarchy by hierarchy.
+    let pairs = stride(from: 0, to: events.count, by: 2).map {
+      "\(events[$0]) \(events[min($0 + 1, events.count - 1)])"
+    }
+    let expected = mounts.map {
+      "\(CgroupCreateEvent.willMakeParent("\($0)/cella/raced")) \(CgroupCreateEvent.parentExisted("\($0)/cella/raced"))"
+    }
+    XCTAssertEqual(pairs.sorted(), expected.sorted())
+  }
+
+  func testALeafThatIsThereAlreadyIsReportedInEveryHierarchy() throws {
+    try driver.create("/cella/given")
+    var events: [CgroupCreateEvent] = []
+    try driver.create("/cella/given") { event throws(CgroupError) in events.append(event) }
+    let mounts = Self.controllers.map { tree.root + "/\($0)" } + [tree.root + "/systemd", tree.root + "/unified"]
+    XCTAssertEqual(Set(events), Set(mounts.map { .leafExisted("\($0)/cella/given") }))
+    XCTAssertEqual(events.count, mounts.count)
   }
 
   func testJoinWritesEveryHierarchy() throws {

@@ -142,6 +142,14 @@ final class SpecValidatorTests: XCTestCase {
     XCTAssertNoThrow(try SpecValidator(bundle: "/b", hostHasPath: { $0 == "/b/rootfs" }).validate(spec))
   }
 
+  func testAMountSourceLongerThanMountTakesIsRejectedNamingIt() {
+    var spec = validSpec()
+    spec.mounts?.append(Mount(destination: "/run", type: "tmpfs", source: String(repeating: "a", count: 4096)))
+    assertRejected(spec, "config.json: mounts[7].source: is 4096 bytes long; mount(2) takes at most 4095")
+    spec.mounts?[7].source = String(repeating: "a", count: 4095)
+    XCTAssertNoThrow(try SpecValidator(bundle: "/b", hostHasPath: { $0 == "/b/rootfs" }).validate(spec))
+  }
+
   // MARK: namespaces and mappings
 
   func testUnknownNamespaceTypeIsRejectedNamingItsIndex() {

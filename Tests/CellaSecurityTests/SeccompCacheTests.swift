@@ -84,4 +84,68 @@ final class SeccompCacheTests: XCTestCase {
       XCTAssertEqual(try XCTUnwrap(FileManager.default.contents(atPath: path)).map { $0 }, whole)
     }
   }
+
+  /// An entry for `profile` whose BPF is marked (last byte flipped), so a test can see whether it was served.
+  private func markedEntry(_ profile: LinuxSeccomp) throws -> (bytes: [UInt8], marked: [UInt8]) {
+    let compiled = try SeccompCompiler.compile(profile)
+    var bpf = compiled.bpf
+    bpf[bpf.count - 1] ^= 0xff
+    let marked = CompiledSeccomp(
+      bpf: bpf, flags: compiled.flags, needsListener: compiled.needsListener, skippedSyscalls: [])
+    return (SeccompCache.encode(marked, profile: SeccompCache.canonicalBytes(profile)), bpf)
+  }
+
+  func testAGroupWritableCacheDirectoryIsNotUsed() throws {
+    let cache = SeccompCache(directory: dir)
+    XCTAssertEqual(mkdir(dir, 0o700), 0)
+    let name = cache.entryName(SeccompCache.canonicalBytes(denyChmod))
+    let entry = try markedEntry(denyChmod)
+    try Data(entry.bytes).write(to: URL(fileURLWithPath: "\(dir)/\(name)"))
+    chmod("\(dir)/\(name)", 0o600)
+    XCTAssertEqual(try cache.compile(denyChmod).bpf, entry.marked, "a sound cache serves the entry")
+    XCTAssertEqual(chmod(dir, 0o770), 0)
+    var warnings: [String] = []
+    let got = try cache.compile(denyChmod) { warnings.append($0) }
+    XCTAssertNotEqual(got.bpf, entry.marked, "served from a group-writable cache directory")
+    XCTAssertEqual(got.bpf, try SeccompCompiler.compile(denyChmod).bpf)
+    XCTAssertEqual(warnings.count, 1)
+    XCTAssertTrue(warnings.first?.contains("writable by group or others") == true, "\(warnings)")
+    XCTAssertEqual(try XCTUnwrap(FileManager.default.contents(atPath: "\(dir)/\(name)")).map { $0 }, entry.bytes)
+  }
+
+  func testAGroupWritableEntryIsNotUsed() throws {
+    let cache = SeccompCache(directory: dir)
+    XCTAssertEqual(mkdir(dir, 0o700), 0)
+    let name = cache.entryName(SeccompCache.canonicalBytes(denyChmod))
+    let entry = try markedEntry(denyChmod)
+    try Data(entry.bytes).write(to: URL(fileURLWithPath: "\(dir)/\(name)"))
+    XCTAssertEqual(chmod("\(dir)/\(name)", 0o620), 0)
+    var warnings: [String] = []
+    XCTAssertNotEqual(try cache.compile(denyChmod) { warnings.append($0) }.bpf, entry.marked)
+    XCTAssertEqual(warnings.count, 1, "\(warnings)")
+  }
+
+  func testASymlinkedEntryIsNotFollowed() throws {
+    let cache = SeccompCache(directory: dir)
+    XCTAssertEqual(mkdir(dir, 0o700), 0)
+    let name = cache.entryName(SeccompCache.canonicalBytes(denyChmod))
+    let entry = try markedEntry(denyChmod)
+    let elsewhere = dir + "-elsewhere.bpf"
+    defer { unlink(elsewhere) }
+    try Data(entry.bytes).write(to: URL(fileURLWithPath: elsewhere))
+    chmod(elsewhere, 0o600)
+    XCTAssertEqual(symlink(elsewhere, "\(dir)/\(name)"), 0)
+    var warnings: [String] = []
+    let got = try cache.compile(denyChmod) { warnings.append($0) }
+    XCTAssertNotEqual(got.bpf, entry.marked, "the symlink was followed")
+    XCTAssertTrue(warnings.first?.contains("symbolic link") == true, "\(warnings)")
+  }
+
+  func testTheCacheDirectoryIsMadePrivate() throws {
+    _ = try SeccompCache(directory: dir).compile(denyChmod)
+    var st = stat()
+    XCTAssertEqual(lstat(dir, &st), 0)
+    XCTAssertEqual(st.st_mode & 0o777, 0o700)
+    XCTAssertEqual(entries().count, 1)
+  }
 }

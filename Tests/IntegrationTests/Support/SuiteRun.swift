@@ -19,6 +19,11 @@ enum SuiteRun {
   static var idPrefix: String { "cella-t-\(id)" }
   /// Where containers go unless a test sets its own cgroupsPath.
   static var cgroupParent: String { "/\(idPrefix)" }
+  /// The prefix of every network device a test makes: IFNAMSIZ leaves 15 characters, so "ct", six
+  /// characters of the run id and a counter (Scripts/leak-check.sh looks for exactly these).
+  static var netDevicePrefix: String { "ct\(id.prefix(6))" }
+  /// The name of this run's network device number `n` (0...9_999_999).
+  static func netDeviceName(_ n: Int) -> String { "\(netDevicePrefix)\(n)" }
   /// mkdtemp template of each test's directory (its state root is inside).
   static var tmpTemplate: String { "/tmp/cella-it-\(id)-XXXXXX" }
   /// The runtime's own parent for relative and empty cgroupsPaths; only tests of that default use it.
