@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// JSON reading and writing for the OCI files (config.json, state.json,
 /// features.json) with one-line, field-naming errors.
 public enum OCIJSON {
@@ -24,13 +22,6 @@ public enum OCIJSON {
     } catch {
       throw OCIError("\(file): \(error)")
     }
-  }
-
-  /// Decodes `type` from JSON data.
-  public static func decode<T: Decodable>(
-    _ type: T.Type, from data: Data, file: String = "config.json"
-  ) throws(OCIError) -> T {
-    try decode(type, from: [UInt8](data), file: file)
   }
 
   /// Encodes in struct field order (dictionary keys sorted), nil fields left

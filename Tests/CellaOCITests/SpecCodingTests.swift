@@ -172,7 +172,7 @@ final class SpecCodingTests: XCTestCase {
   }
 
   func testDataOverloadDecodes() throws {
-    let spec = try SpecLoader.decode(Data(#"{"ociVersion": "1.3.0"}"#.utf8))
+    let spec = try SpecLoader.decode(Array(#"{"ociVersion": "1.3.0"}"#.utf8))
     XCTAssertEqual(spec.ociVersion, "1.3.0")
   }
 
