@@ -92,6 +92,9 @@ public struct MountOptions: Sendable, Equatable {
   public var propagation: MountPropagation?
   /// Filesystem-specific options for mount(2)'s data argument ("size=65536k", "mode=755").
   public var data: [String] = []
+  /// Filesystem data given on a bind mount, which has no filesystem to take it: the kernel ignores it
+  /// there, so the runtime warns instead of passing it.
+  public var ignoredOnBind: [String] = []
   /// `idmap` or `ridmap`: make an idmapped mount.
   public var isIdmap = false
   /// `ridmap`: idmap every mount of the bound tree, not only its top.
@@ -171,7 +174,13 @@ public struct MountOptions: Sendable, Equatable {
   ///
   /// `field` names the list in errors ("config.json: mounts[3].options"). Later options override
   /// earlier ones ("ro,rw" is rw). Unknown options are filesystem data for a new mount; a bind mount
-  /// passes no data, so there they are refused.
+  /// has no filesystem, so there `key=value` data is set aside with a warning and a bare word refused.
+  /// The `key=value` options a bind mount sets aside (the runtime warns about them); nothing for
+  /// options `parse` refuses.
+  public static func ignoredOnBind(_ options: [String], type: String?) -> [String] {
+    (try? parse(options, type: type, field: ""))?.ignoredOnBind ?? []
+  }
+
   public static func parse(_ options: [String], type: String?, field: String) throws(OCIError) -> MountOptions {
     var result = MountOptions()
     result.isBind = type == "bind" || options.contains("bind") || options.contains("rbind")
@@ -183,7 +192,14 @@ public struct MountOptions: Sendable, Equatable {
       switch table[option] {
       case nil:
         if result.isBind {
-          throw refuse("is not a mount option cella knows, and a bind mount has no filesystem to pass it to")
+          // Filesystem data ("mode=755") on a bind is what runc and crun hand to mount(2), which
+          // ignores it for a bind: run such a config, and say so. A bare word is more likely a
+          // misspelt flag ("nosiud") than data, and ignoring that could weaken the mount: refuse it.
+          guard option.contains("=") else {
+            throw refuse("is not a mount option cella knows, and a bind mount has no filesystem to pass it to")
+          }
+          result.ignoredOnBind.append(option)
+          continue
         }
         if isCgroup { throw refuse("is not a mount option cella knows; cgroup mounts take no filesystem options") }
         result.data.append(option)

@@ -187,7 +187,13 @@ package extension InitPlan {
     gidMap = (linux?.gidMappings ?? []).map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
 
     for (i, m) in (spec.mounts ?? []).enumerated() {
-      mounts.append(try Self.mountStep(m, field: "config.json: mounts[\(i)]", bundle: options.bundle, plan: self))
+      let field = "config.json: mounts[\(i)]"
+      mounts.append(try Self.mountStep(m, field: field, bundle: options.bundle, plan: self))
+      let ignored = MountOptions.ignoredOnBind(m.options ?? [], type: m.type)
+      if !ignored.isEmpty {
+        warnings.append(
+          "\(field).options: \(ignored.joined(separator: ",")) ignored: a bind mount has no filesystem to take them")
+      }
       if m.destination == "/dev" && mounts[i].isBind { setupDev = false }
     }
     if setupDev { devices = defaultDevices }
