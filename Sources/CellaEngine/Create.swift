@@ -243,8 +243,8 @@ public struct Creator {
       }
       switch message {
       case nil:
-        // The cgroup is new, so any OOM kill in it hit init: name the limit rather than the signal.
-        if let path = record.cgroupPath, hostCgroups.oomKillCount(path) > 0 {
+        // A cgroup create made is new, so any OOM kill in it hit init: name the limit, not the signal.
+        if let path = record.cgroupPath, record.cgroupLeafMade == true, hostCgroups.oomKillCount(path) > 0 {
           throw RuntimeError(
             "linux.resources.memory.limit: container init was killed by the OOM killer during set-up; the limit is too small to start the container",
             kind: .invalidArgument)

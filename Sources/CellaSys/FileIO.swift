@@ -43,22 +43,24 @@ public enum FileIO {
     try writeAll(fd: fd.rawValue, Array(text.utf8), path: path)
   }
 
-  /// Writes a file atomically: temp file, fsync, rename, fsync of the directory.
-  public static func writeAtomically(directory: String, name: String, _ bytes: [UInt8], mode: mode_t = 0o600)
-    throws(SysError)
-  {
+  /// Writes a file atomically: temp file, rename, and with `durable` an fsync of both, so the file
+  /// survives a power loss too. A reader never sees half a file either way; `durable` only matters
+  /// for what outlives a reboot (state about processes and cgroups does not).
+  public static func writeAtomically(
+    directory: String, name: String, _ bytes: [UInt8], mode: mode_t = 0o600, durable: Bool = true
+  ) throws(SysError) {
     let tmp = "\(directory)/.\(name).tmp\(getpid())"
     let fd = try FileDescriptor.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
     do {
       try writeAll(fd: fd.rawValue, bytes, path: tmp)
-      _ = fsync(fd.rawValue)
+      if durable { _ = fsync(fd.rawValue) }
       fd.close()
       try sys("rename", path: tmp) { rename(tmp, "\(directory)/\(name)") }
     } catch {
       unlink(tmp)
       throw error
     }
-    if let dir = try? FileDescriptor.open(directory, flags: O_DIRECTORY) { _ = fsync(dir.rawValue) }
+    if durable, let dir = try? FileDescriptor.open(directory, flags: O_DIRECTORY) { _ = fsync(dir.rawValue) }
   }
 
   /// Whether a path exists (lstat succeeds).
