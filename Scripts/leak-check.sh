@@ -20,11 +20,13 @@ leaks=0
 report() { echo "leak: $*" >&2; leaks=$((leaks + 1)); }
 
 for d in /tmp/cella-it-"$run"-*; do [ -e "$d" ] && report "test directory (with its state root) $d"; done
+# No temp file (a predictable name in /tmp is a root-writes-through-symlink hazard): a here-document
+# keeps report's counter in this shell.
 for r in $roots; do
-  awk -v r="$r" 'index($5, r) { print $5 }' /proc/self/mountinfo > /tmp/.cella-leak.$$
-  while read -r m; do report "mount $m"; done < /tmp/.cella-leak.$$
+  while read -r m; do [ -n "$m" ] && report "mount $m"; done <<MOUNTS
+$(awk -v r="$r" 'index($5, r) { print $5 }' /proc/self/mountinfo)
+MOUNTS
 done
-rm -f /tmp/.cella-leak.$$
 for c in /sys/fs/cgroup/*/"$prefix"* /sys/fs/cgroup/"$prefix"* /sys/fs/cgroup/*/cella/"$prefix"* /sys/fs/cgroup/cella/"$prefix"*; do
   [ -d "$c" ] || continue
   report "cgroup $c"

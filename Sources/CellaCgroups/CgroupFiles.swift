@@ -46,9 +46,6 @@ enum CgroupFiles {
     return out
   }
 
-  /// Whether `path` is a directory.
-  static func isDirectory(_ path: String) -> Bool { FileIO.isDirectory(path) }
-
   /// mkdir -p of the cgroup `path` below the mount point `root`; existing directories are fine, and
   /// `events` hears of them. Each missing ancestor is announced (`willMakeParent`) before its mkdir,
   /// and if someone else made it in between, `parentExisted` takes the announcement back. A parent
@@ -65,7 +62,7 @@ enum CgroupFiles {
       current += "/\(component)"
       let isLeaf = components.isEmpty
       if !isLeaf {
-        if isDirectory(current) { continue }
+        if FileIO.isDirectory(current) { continue }
         try events(.willMakeParent(current))
       }
       if mkdir(current, 0o755) == 0 { continue }
@@ -85,7 +82,7 @@ enum CgroupFiles {
 
   /// Subdirectories (child cgroups) of `dir`.
   static func childDirectories(_ dir: String) -> [String] {
-    ((try? FileIO.listDirectory(dir)) ?? []).filter { isDirectory("\(dir)/\($0)") }
+    ((try? FileIO.listDirectory(dir)) ?? []).filter { FileIO.isDirectory("\(dir)/\($0)") }
   }
 
   /// Pids listed in cgroup.procs of `dir` and of every descendant.
@@ -104,11 +101,11 @@ enum CgroupFiles {
   static func remove(_ dir: String) throws(CgroupError) {
     // The common case, an empty leaf, needs one syscall; listing a v1 cgroup directory costs ~0.5 ms.
     if rmdir(dir) == 0 || errno == ENOENT { return }
-    guard isDirectory(dir) else { return }
+    guard FileIO.isDirectory(dir) else { return }
     for child in childDirectories(dir) { try remove("\(dir)/\(child)") }
     let magic = cella_statfs_type(dir)
     if magic != v1Magic && magic != v2Magic {
-      for name in (try? FileIO.listDirectory(dir)) ?? [] where !isDirectory("\(dir)/\(name)") {
+      for name in (try? FileIO.listDirectory(dir)) ?? [] where !FileIO.isDirectory("\(dir)/\(name)") {
         unlink("\(dir)/\(name)")
       }
     }

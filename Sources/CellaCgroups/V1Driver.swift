@@ -263,7 +263,9 @@ public struct V1Driver: CgroupDriver {
 
   public func freeze(_ path: String) throws(CgroupError) {
     guard let d = dir("freezer", path) else {
-      guard let unified else { throw CgroupError("cgroup freeze: no freezer hierarchy is mounted on this host") }
+      guard let unified else {
+        throw CgroupError("cgroup freeze: no freezer hierarchy is mounted on this host", kind: .unsupported)
+      }
       return try unified.freeze(path)
     }
     try CgroupFiles.write("cgroup freeze", d, "freezer.state", "FROZEN")
@@ -273,12 +275,15 @@ public struct V1Driver: CgroupDriver {
       try CgroupFiles.write("cgroup freeze", d, "freezer.state", "FROZEN")
     }
     try? CgroupFiles.write("cgroup freeze", d, "freezer.state", "THAWED")
-    throw CgroupError("cgroup freeze: \(d)/freezer.state stayed FREEZING for a second; the cgroup was thawed again")
+    throw CgroupError(
+      "cgroup freeze: \(d)/freezer.state stayed FREEZING for a second; the cgroup was thawed again", kind: .system)
   }
 
   public func thaw(_ path: String) throws(CgroupError) {
     guard let d = dir("freezer", path) else {
-      guard let unified else { throw CgroupError("cgroup thaw: no freezer hierarchy is mounted on this host") }
+      guard let unified else {
+        throw CgroupError("cgroup thaw: no freezer hierarchy is mounted on this host", kind: .unsupported)
+      }
       return try unified.thaw(path)
     }
     try CgroupFiles.write("cgroup thaw", d, "freezer.state", "THAWED")
@@ -372,7 +377,9 @@ public struct V1Driver: CgroupDriver {
   }
 
   public func oomEventFD(_ path: String) throws(CgroupError) -> FileDescriptor {
-    guard let d = dir("memory", path) else { throw CgroupError("cgroup oom events: no memory hierarchy is mounted") }
+    guard let d = dir("memory", path) else {
+      throw CgroupError("cgroup oom events: no memory hierarchy is mounted", kind: .unsupported)
+    }
     let efd = cella_eventfd(0)
     if efd < 0 { throw CgroupError.sys("cgroup oom events", SysError("eventfd")) }
     let event = FileDescriptor(adopting: efd)

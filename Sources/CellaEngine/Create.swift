@@ -37,7 +37,7 @@ public struct Creator {
     let spec = decision.spec
     var plan = decision.plan
     let effectiveResources = decision.resources
-    let cgroupPath = decision.cgroupPath
+    let cgroupPath = plan.cgroupPath
     if let missing = plan.process.capabilities?.unavailable, !missing.isEmpty {
       log.warning(
         "process.capabilities: \(missing.joined(separator: ", ")) not in this host's bounding set; dropped (see Docs/security.md)"
@@ -73,10 +73,10 @@ public struct Creator {
     var child: pid_t = 0
     do {
       try store.saveConfig(options.id, configBytes)
-      try store.save(record)
-      log.step("state saved")
+      // The first save of the record is setUpCgroup's, with the cgroup it takes; until then the
+      // directory holds no state.json, which delete --force and rollback remove as they are.
       try setUpCgroup(cgroups, cgroupPath, effectiveResources, record: &record)
-      log.step("cgroup created")
+      log.step("state saved, cgroup created")
       if plan.sharesHostMounts {
         try HostRootfs.bind(plan.rootfs) { (mount) throws(RuntimeError) in
           record.hostRootfsMount = mount
@@ -169,7 +169,6 @@ public struct Creator {
     }
     if let path = record.cgroupPath {
       // The cgroup was empty when create took it: whatever is in it now came with this create.
-      for pid in hostCgroups.processes(path) { kill(pid, SIGKILL) }
       let problems = Lifecycle(store: store, log: log).removeCgroup(
         path, leaf: record.cgroupLeafMade ?? true, killLeftovers: true)
       for problem in problems.lines { log.warning("rollback of \"\(record.id)\": \(problem)") }
@@ -413,7 +412,6 @@ struct CreateDecision {
   var plan: InitPlan
   /// linux.resources with the default device rules added (see DeviceRules).
   var resources: LinuxResources?
-  var cgroupPath: String
 }
 
 extension Creator {
@@ -448,7 +446,7 @@ extension Creator {
       if let resources { try cgroups.validate(resources) }
     } catch { throw RuntimeError("config.json: \(error.message)", kind: error.kind) }
     plan.cgroupPath = cgroupPath
-    return CreateDecision(spec: spec, plan: plan, resources: resources, cgroupPath: cgroupPath)
+    return CreateDecision(spec: spec, plan: plan, resources: resources)
   }
 
   /// `decide` for callers outside the module (the fuzzer, a dry run): the first error, or nothing.

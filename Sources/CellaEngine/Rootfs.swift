@@ -150,7 +150,10 @@ struct Rootfs {
           fd, set: MountAttr.readOnly, clear: 0, recursive: false, step: "tmpcopyup: make it ro")
       }
     }
-    if m.isBind || m.recursiveAttrSet | m.recursiveAttrClear != 0 { try applyAttributes(m) }
+    // Reopened only when there is something to set: most binds (resolv.conf, hosts) have nothing.
+    if (m.isBind && m.attrSet | m.attrClear != 0) || m.recursiveAttrSet | m.recursiveAttrClear != 0 {
+      try applyAttributes(m)
+    }
     if m.propagation != 0 {
       let fd = try RuntimeError.wrap("reopen") { try InRoot.open(root: rootFD, m.destination) }
       defer { close(fd) }

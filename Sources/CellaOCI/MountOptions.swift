@@ -175,12 +175,6 @@ public struct MountOptions: Sendable, Equatable {
   /// `field` names the list in errors ("config.json: mounts[3].options"). Later options override
   /// earlier ones ("ro,rw" is rw). Unknown options are filesystem data for a new mount; a bind mount
   /// has no filesystem, so there `key=value` data is set aside with a warning and a bare word refused.
-  /// The `key=value` options a bind mount sets aside (the runtime warns about them); nothing for
-  /// options `parse` refuses.
-  public static func ignoredOnBind(_ options: [String], type: String?) -> [String] {
-    (try? parse(options, type: type, field: ""))?.ignoredOnBind ?? []
-  }
-
   public static func parse(_ options: [String], type: String?, field: String) throws(OCIError) -> MountOptions {
     var result = MountOptions()
     result.isBind = type == "bind" || options.contains("bind") || options.contains("rbind")

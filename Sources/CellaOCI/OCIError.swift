@@ -13,8 +13,4 @@ public struct OCIError: KindedError, Equatable {
     self.kind = kind
     self.message = ErrorText.oneLine(message)
   }
-
-  public init(message: String) {
-    self.init(message)
-  }
 }

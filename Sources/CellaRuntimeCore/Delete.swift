@@ -39,7 +39,6 @@ extension Lifecycle {
       // Init is gone. Without a pid namespace of its own, whatever is left in its cgroup belongs to the
       // container (the cgroup was empty when create took it) and goes with it. With one, the kernel
       // killed everything of the container when init died: anything still there is someone else's.
-      if !record.ownPIDNamespace { signalAll(record, SIGKILL) }
       let problems = removeCgroup(path, leaf: record.cgroupLeafMade ?? true, killLeftovers: !record.ownPIDNamespace)
       if let leaf = problems.leaf { throw leaf }
       for problem in problems.parents { log.warning(problem) }
@@ -93,13 +92,10 @@ extension Lifecycle {
   package func removeCgroup(_ path: String, leaf: Bool, killLeftovers: Bool) -> CgroupRemovalProblems {
     let cgroups = hostCgroups
     var problems = CgroupRemovalProblems()
+    // Killed first: rmdir of a cgroup with live tasks only fails after the driver's EBUSY retries.
+    if killLeftovers { killUntilEmpty(path) }
     if leaf {
-      if (try? cgroups.destroy(path)) == nil {
-        if killLeftovers { killUntilEmpty(path) }
-        do { try cgroups.destroy(path) } catch { problems.leaf = RuntimeError(error) }
-      }
-    } else if killLeftovers {
-      killUntilEmpty(path)
+      do { try cgroups.destroy(path) } catch { problems.leaf = RuntimeError(error) }
     }
     do {
       problems.parents = try store.withCgroupParents { parents throws(RuntimeError) in

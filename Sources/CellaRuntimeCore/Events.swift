@@ -30,7 +30,12 @@ extension Lifecycle {
     defer { if oomFD >= 0 { close(oomFD) } }
     // Init's pidfd ends the wait when the container stops; without an OOM notification fd the OOM
     // counter is read at least every second.
-    guard let initPidfd = try? FileDescriptor.pidfd(record.pid) else { return }
+    let initPidfd: FileDescriptor
+    do { initPidfd = try FileDescriptor.pidfd(record.pid) } catch {
+      // Gone is the one quiet end; anything else (EMFILE, an old kernel) must not read as "stopped".
+      if error.errno == ESRCH { return }
+      throw RuntimeError("events: pidfd_open \(record.pid)", errno: error.errno)
+    }
     let initFD = initPidfd.rawValue
     guard record.initIsAlive else { return }
     var lastOOM = cgroups.oomKillCount(path)

@@ -143,7 +143,7 @@ package extension InitPlan {
     guard let process = spec.process, let root = spec.root else {
       throw RuntimeError("config.json: process and root are required", kind: .invalidArgument)
     }
-    self.rootfs = Self.resolve(BundlePath.resolve(root.path, in: options.bundle))
+    self.rootfs = BundlePath.resolve(root.path, in: options.bundle)
     self.rootReadonly = root.readonly ?? false
     self.noPivot = options.noPivot
     self.noNewKeyring = options.noNewKeyring
@@ -165,6 +165,8 @@ package extension InitPlan {
       if kind == .network && (ns.path ?? "").isEmpty { newNetworkNamespace = true }
     }
     sharesHostMounts = !(linux?.namespaces ?? []).contains { $0.type == NamespaceKind.mount.rawValue }
+    // Only the host-side bind needs a path without symlinks; other containers keep root.path as given.
+    if sharesHostMounts { rootfs = Self.resolve(rootfs) }
     // The time namespace is entered through the parent (its offsets must be set before anyone is inside).
     let timeFlag = UInt64(UInt32(bitPattern: NamespaceKind.time.cloneFlag))
     newFlags &= ~timeFlag
@@ -188,8 +190,8 @@ package extension InitPlan {
 
     for (i, m) in (spec.mounts ?? []).enumerated() {
       let field = "config.json: mounts[\(i)]"
-      mounts.append(try Self.mountStep(m, field: field, bundle: options.bundle, plan: self))
-      let ignored = MountOptions.ignoredOnBind(m.options ?? [], type: m.type)
+      var ignored: [String] = []
+      mounts.append(try Self.mountStep(m, field: field, bundle: options.bundle, plan: self, ignored: &ignored))
       if !ignored.isEmpty {
         warnings.append(
           "\(field).options: \(ignored.joined(separator: ",")) ignored: a bind mount has no filesystem to take them")
@@ -253,13 +255,14 @@ package extension InitPlan {
   }
 
   /// One mount of the spec as a step; refuses options the mount could not apply.
-  private static func mountStep(_ m: Mount, field: String, bundle: String, plan: InitPlan) throws(RuntimeError)
-    -> MountStep
-  {
+  private static func mountStep(
+    _ m: Mount, field: String, bundle: String, plan: InitPlan, ignored: inout [String]
+  ) throws(RuntimeError) -> MountStep {
     let opts: MountOptions
     do { opts = try MountOptions.parse(m.options ?? [], type: m.type, field: field + ".options") } catch {
       throw RuntimeError(error)
     }
+    ignored = opts.ignoredOnBind
     let type = m.type ?? (opts.isBind ? "bind" : "")
     let isBind = opts.isBind
     var source = m.source ?? type

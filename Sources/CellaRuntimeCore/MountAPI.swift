@@ -13,11 +13,10 @@ package enum MountAPI {
 
   /// mount_setattr on the mount `fd` refers to (and every mount below it when `recursive`).
   package static func setAttributes(
-    _ fd: Int32, set: UInt64, clear: UInt64, usernsFD: Int32 = -1, recursive: Bool, step: String
+    _ fd: Int32, set: UInt64, clear: UInt64, recursive: Bool, step: String
   ) throws(RuntimeError) {
     let flags = atEmptyPath | (recursive ? atRecursive : 0)
-    let userns = usernsFD >= 0 ? UInt64(usernsFD) : 0
-    if cella_mount_setattr(fd, "", flags, set, clear, 0, userns) != 0 {
+    if cella_mount_setattr(fd, "", flags, set, clear, 0, 0) != 0 {
       throw RuntimeError("\(step): mount_setattr", errno: errno)
     }
   }

@@ -29,9 +29,6 @@ public struct FileDescriptor: ~Copyable, Sendable {
 
   /// Closes now rather than at the end of the scope.
   public consuming func close() {}
-
-  /// The `/proc/self/fd/N` path the kernel follows to this fd (for calls that take only a path).
-  public var procPath: String { "/proc/self/fd/\(raw)" }
 }
 
 extension FileDescriptor {

@@ -124,8 +124,8 @@ final class MountOptionsTests: XCTestCase {
     // Filesystem data runc and crun hand to mount(2), which ignores it on a bind (runtime-tools'
     // `mounts` program sends mode=755 on one): set aside for a warning, not refused.
     XCTAssertEqual(refusal(["rbind", "mode=755"], type: "bind"), "")
-    XCTAssertEqual(MountOptions.ignoredOnBind(["rbind", "mode=755", "ro"], type: "bind"), ["mode=755"])
-    XCTAssertEqual(MountOptions.ignoredOnBind(["mode=755"], type: "tmpfs"), [])
+    XCTAssertEqual(try parse(["rbind", "mode=755", "ro"], type: "bind").ignoredOnBind, ["mode=755"])
+    XCTAssertEqual(try parse(["mode=755"], type: "tmpfs").ignoredOnBind, [])
     for option in ["sync", "async", "dirsync", "lazytime", "nolazytime", "iversion", "noiversion", "remount"] {
       XCTAssertTrue(
         refusal(["bind", option], type: "none").hasPrefix("config.json: mounts[3].options[1]: \"\(option)\""), option)
