@@ -110,13 +110,24 @@ public struct Creator {
       record.cgroupPath = path
       record.cgroupLeafMade = !existed
       try store.save(record)
+      // Every parent the mkdirs will make, recorded in one write (a nested path on ten hierarchies
+      // would otherwise rewrite the list once per directory); the driver's events then find them
+      // recorded, and what nobody announced after all (someone else made it meanwhile) is taken back.
+      let expected = Self.missingParents(of: cgroups.directories(path))
+      try parents.add(expected)
+      var announced: Set<String> = []
       var failure: RuntimeError?
+      defer { if failure == nil { try? parents.forget(expected.filter { !announced.contains($0) }) } }
       do throws(CgroupError) {
         try cgroups.create(path) { event throws(CgroupError) in
           do throws(RuntimeError) {
             switch event {
-            case .willMakeParent(let dir): try parents.add(dir)
-            case .parentExisted(let dir): try parents.forget(dir)
+            case .willMakeParent(let dir):
+              announced.insert(dir)
+              try parents.add([dir])
+            case .parentExisted(let dir):
+              announced.remove(dir)
+              try parents.forget([dir])
             case .leafExisted:
               // Someone made it since the look above: it is not ours, and must be empty to be used.
               guard record.cgroupLeafMade == true else { return }
@@ -138,6 +149,22 @@ public struct Creator {
     do {
       if let resources { try cgroups.apply(path, resources) }
     } catch { throw RuntimeError(error) }
+  }
+
+  /// The directories above each of `leaves` that do not exist yet, outermost first.
+  static func missingParents(of leaves: [String]) -> [String] {
+    var missing: [String] = []
+    for leaf in leaves {
+      var chain: [String] = []
+      var dir = leaf
+      while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
+        dir = String(dir[..<slash])
+        if FileIO.isDirectory(dir) { break }
+        chain.append(dir)
+      }
+      missing += chain.reversed()
+    }
+    return missing
   }
 
   /// Refuses a cgroup that already exists unless it is empty and no container of this store has it:

@@ -16,17 +16,20 @@ package struct CgroupParents {
   /// Directories (one per hierarchy, full paths) in the order they were made.
   private(set) var directories: [String]
 
-  /// Records `directory` on disk; called before it is made, so that a killed create leaks nothing.
-  package mutating func add(_ directory: String) throws(RuntimeError) {
-    if directories.contains(directory) { return }
-    directories.append(directory)
+  /// Records `directories` on disk (one write for all); called before they are made, so that a
+  /// killed create leaks nothing. Those already recorded cost nothing.
+  package mutating func add(_ new: [String]) throws(RuntimeError) {
+    let missing = new.filter { !directories.contains($0) }
+    if missing.isEmpty { return }
+    directories += missing
     try save()
   }
 
-  /// Takes back a record made by `add` when someone else made the directory first: it is not ours.
-  package mutating func forget(_ directory: String) throws(RuntimeError) {
-    guard directories.contains(directory) else { return }
-    directories.removeAll { $0 == directory }
+  /// Takes back records made by `add` for directories that were not made after all.
+  package mutating func forget(_ old: [String]) throws(RuntimeError) {
+    let recorded = old.filter { directories.contains($0) }
+    if recorded.isEmpty { return }
+    directories.removeAll { recorded.contains($0) }
     try save()
   }
 
