@@ -8,8 +8,14 @@ let package = Package(
     .executable(name: "cella-runtime", targets: ["cella-runtime"]),
     .library(name: "CellaRuntimeCore", targets: ["CellaRuntimeCore"]),
     .library(name: "CellaOCI", targets: ["CellaOCI"]),
+    .executable(name: "cella", targets: ["cella"]),
+    .executable(name: "cella-keeper", targets: ["cella-keeper"]),
   ],
-  dependencies: [],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+  ],
   targets: [
     .target(name: "CShims", path: "Sources/CShims"),
     .systemLibrary(
@@ -35,6 +41,37 @@ let package = Package(
     // The fuzz target (Scripts/fuzz.sh); a plain build runs it over files given as arguments.
     .executableTarget(
       name: "cella-fuzz", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaCgroups", "CellaOCI", "CellaSys"]),
+    // The manager's wire model: requests, answers, error envelope, stream frames, paths (no I/O).
+    .target(name: "CellaAPI", dependencies: ["CellaErrors"]),
+    // Guests, images, profiles, config keys, the store, keepers, supervision: what the daemon does.
+    .target(
+      name: "CellaHost",
+      dependencies: [
+        "CellaAPI", "CellaErrors", "CellaSys", "CellaOCI", "CellaRuntimeCore", "CellaCgroups",
+        .product(name: "Yams", package: "Yams"),
+      ]),
+    // The REST server on the unix socket: routes every call to CellaHost, upgrades for streams.
+    .target(
+      name: "CellaDaemon",
+      dependencies: [
+        "CellaAPI", "CellaHost", "CellaErrors",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
+    // The blocking HTTP/1.1 client over the unix socket the CLI (and the tests) use.
+    .target(name: "CellaClient", dependencies: ["CellaAPI", "CellaErrors", "CellaSys"]),
+    .executableTarget(
+      name: "cella",
+      dependencies: [
+        "CellaAPI", "CellaClient", "CellaDaemon", "CellaErrors",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    // The per-guest parent, subreaper and console holder; small on purpose (no Foundation).
+    .executableTarget(name: "cella-keeper", dependencies: ["CellaSys"]),
+    .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI"]),
+    .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
+    .testTarget(name: "ManagerTests", dependencies: ["CellaAPI", "CellaClient"]),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),

@@ -1,0 +1,1 @@
+// Placeholder: filled in issue 9.
