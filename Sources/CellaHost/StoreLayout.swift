@@ -1,0 +1,51 @@
+/// Where everything of one state directory lives: the one place the store's paths are spelled.
+public struct StoreLayout: Sendable, Equatable {
+  /// The state directory (`/var/lib/cella`, `--state-dir`, `CELLA_STATE_DIR`).
+  public let root: String
+
+  public init(root: String) {
+    var r = root
+    while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
+    self.root = r
+  }
+
+  public var images: String { root + "/images" }
+  public var imageCache: String { images + "/.cache" }
+  public var profiles: String { root + "/profiles" }
+  public var guests: String { root + "/guests" }
+  /// cella-runtime's `--root` for this store's guests.
+  public var runtimeRoot: String { root + "/run" }
+  public var daemonLog: String { root + "/daemon.log" }
+
+  public func image(_ name: String) -> String { images + "/" + name }
+  public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }
+  public func imageRecord(_ name: String) -> String { image(name) + "/image.yaml" }
+  public func profile(_ name: String) -> String { profiles + "/" + name + ".yaml" }
+
+  /// One guest's directory and the files in it.
+  public func guest(_ name: String) -> GuestPaths { GuestPaths(dir: guests + "/" + name) }
+}
+
+/// The files of one guest's directory.
+public struct GuestPaths: Sendable, Equatable {
+  public let dir: String
+  public var record: String { dir + "/guest.yaml" }
+  public var state: String { dir + "/state.json" }
+  public var lock: String { dir + "/lock" }
+  public var upper: String { dir + "/upper" }
+  public var work: String { dir + "/work" }
+  public var rootfs: String { dir + "/rootfs" }
+  public var bundle: String { dir + "/bundle" }
+  public var consoleLog: String { dir + "/console.log" }
+  public var consoleLogOld: String { dir + "/console.log.1" }
+  /// Relative names inside `dir`: the keeper runs with `dir` as its cwd, so a long state dir never
+  /// overflows a socket path.
+  public static let keeperSocket = "keeper.sock"
+  public static let keeperLock = "keeper.lock"
+  public static let consoleSocket = "console.sock"
+  public var keeperSocket: String { dir + "/" + Self.keeperSocket }
+  public var keeperLock: String { dir + "/" + Self.keeperLock }
+  public var keeperLog: String { dir + "/keeper.log" }
+  public var exitFile: String { dir + "/exit.json" }
+  public var runtimeLog: String { dir + "/runtime.log" }
+}
