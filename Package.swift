@@ -47,7 +47,7 @@ let package = Package(
     .target(
       name: "CellaHost",
       dependencies: [
-        "CellaAPI", "CellaErrors", "CellaSys", "CellaOCI", "CellaRuntimeCore", "CellaCgroups",
+        "CellaAPI", "CellaErrors", "CellaSys", "CShims", "CellaOCI", "CellaRuntimeCore", "CellaCgroups",
         .product(name: "Yams", package: "Yams"),
       ]),
     // The REST server on the unix socket: routes every call to CellaHost, upgrades for streams.
@@ -71,13 +71,12 @@ let package = Package(
     .executableTarget(name: "cella-keeper", dependencies: ["CellaSys"]),
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
-    .testTarget(name: "ManagerTests", dependencies: ["CellaAPI", "CellaClient"]),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),
     .testTarget(name: "CellaRuntimeCLITests", dependencies: ["cella-runtime", "CellaErrors"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient"]),
   ]
 )

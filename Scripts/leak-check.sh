@@ -4,7 +4,7 @@
 # another container on the host (its /run/cella state, its /cella cgroup) never counts:
 #   - the tests' temp dirs /tmp/cella-it-<run>-* (each holds a test's state root): gone after each test,
 #   - mounts under them or under this tree's .build/test-rootfs, or naming the id prefix cella-t-<run>,
-#   - processes whose root is there, or that are in one of the run's cgroups,
+#   - processes whose root or cwd is there (guests, keepers, daemons), or that are in one of the run's cgroups,
 #   - cgroups /cella-t-<run>* in every hierarchy, and /cella/cella-t-<run>* under the runtime's default parent,
 #   - network devices ct<first 6 characters of the run id>* (SuiteRun.netDeviceName: IFNAMSIZ leaves 15
 #     characters, too few for cella-t-<run>, so a device named cella-t* could belong to any run and is
@@ -35,8 +35,11 @@ for d in /proc/[0-9]*; do
   pid=${d#/proc/}
   [ "$pid" = "$$" ] && continue
   root=$(readlink "$d/root" 2>/dev/null) || continue
+  cwd=$(readlink "$d/cwd" 2>/dev/null)
   for r in $roots; do
     case "$root" in *"$r"*) report "process $pid with root $root" ;; esac
+    # Keepers and daemons run with their cwd in the test's state dir.
+    case "$cwd" in *"$r"*) report "process $pid ($(cat "$d/comm" 2>/dev/null)) with cwd $cwd" ;; esac
   done
   if grep -q -e ":/$prefix" -e ":/cella/$prefix" "$d/cgroup" 2>/dev/null; then
     report "process $pid in cgroup $(grep -m1 -e ":/$prefix" -e ":/cella/$prefix" "$d/cgroup" | cut -d: -f3)"

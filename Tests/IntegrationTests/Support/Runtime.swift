@@ -87,7 +87,8 @@ enum Spawner {
   }
 
   static func spawn(
-    _ executable: String, _ arguments: [String], outputDirectory: String, stdoutPath: String? = nil
+    _ executable: String, _ arguments: [String], outputDirectory: String, stdoutPath: String? = nil,
+    environment: [String]? = nil
   ) throws -> SpawnedProcess {
     let n = counter.next()
     let outPath = stdoutPath ?? "\(outputDirectory)/cmd-\(n).out"
@@ -112,17 +113,21 @@ enum Spawner {
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
+    let envp = environment.map { $0.map { strdup($0) } + [nil] }
+    defer { envp?.forEach { free($0) } }
+    let rc = envp.map { posix_spawn(&pid, executable, &actions, &attr, argv, $0) }
+      ?? posix_spawn(&pid, executable, &actions, &attr, argv, environ)
     if rc != 0 { throw HarnessError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
     return SpawnedProcess(pid: pid, stdoutPath: outPath, stderrPath: errPath, arguments: [executable] + arguments)
   }
 
   static func run(
     _ executable: String, _ arguments: [String], outputDirectory: String, stdoutPath: String? = nil,
-    timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line
+    environment: [String]? = nil, timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line
   ) -> CommandResult {
     do {
-      let p = try spawn(executable, arguments, outputDirectory: outputDirectory, stdoutPath: stdoutPath)
+      let p = try spawn(
+        executable, arguments, outputDirectory: outputDirectory, stdoutPath: stdoutPath, environment: environment)
       return p.wait(timeout: timeout, file: file, line: line)
     } catch {
       XCTFail("cannot run \(executable): \(error)", file: file, line: line)

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""The manager against LXC, side by side in one run; writes its section of Docs/benchmarks.md.
+
+Usage (root; Debian's lxc installed): Benchmarks/manager.py [--runs N] [--guests N] [--out Docs/benchmarks.md]
+
+- start: `cella start G` (returns once the guest runs) against `lxc-start -d` + `lxc-wait -s RUNNING`,
+  both on busybox, no network, interleaved in a shuffled order per round;
+- exec: `cella exec G -- true` against `lxc-attach -n X -- true`;
+- memory: N busybox guests running; the PSS of everything cella keeps for them (daemon + keepers)
+  divided by N, and the PSS of LXC's `[lxc monitor]` processes divided by their number (LXC is run with
+  fewer containers: its figure is per container either way);
+- `cella list --format json` with N guests, and a daemon restart (SIGKILL, start) until every guest is
+  re-adopted and the API answers.
+"""
+import argparse, json, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, ".build/release")
+BEGIN, END = "<!-- manager.py -->", "<!-- /manager.py -->"
+
+
+def sh(*args, check=True, **kw):
+    return subprocess.run(list(args), check=check, **kw)
+
+
+def quiet(*args, check=True):
+    return sh(*args, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def timed(f):
+    t = time.perf_counter()
+    f()
+    return (time.perf_counter() - t) * 1000
+
+
+def pss(pid):
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def comm(pid):
+    try:
+        return open(f"/proc/{pid}/comm").read().strip()
+    except OSError:
+        return ""
+
+
+class Cella:
+    def __init__(self, work):
+        self.work = work
+        self.env = dict(os.environ, CELLA_STATE_DIR=os.path.join(work, "state"),
+                        CELLA_SOCKET=os.path.join(work, "cella.sock"), CELLA_CGROUP_PARENT="/cella-bench")
+        self.daemon = None
+
+    def cli(self, *args, check=True):
+        return sh(os.path.join(BIN, "cella"), *args, env=self.env, check=check, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, text=True)
+
+    def start_daemon(self):
+        self.daemon = subprocess.Popen([os.path.join(BIN, "cella"), "daemon"], env=self.env,
+                                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "daemon.log"), "a"))
+        t = time.perf_counter()
+        while self.cli("list", check=False).returncode != 0:
+            if time.perf_counter() - t > 30:
+                raise SystemExit("cella daemon did not answer")
+            time.sleep(0.005)
+        return (time.perf_counter() - t) * 1000
+
+    def kill_daemon(self, sig=signal.SIGKILL):
+        self.daemon.send_signal(sig)
+        self.daemon.wait()
+
+    def keepers(self):
+        out = []
+        for p in os.listdir("/proc"):
+            if p.isdigit() and comm(p) == "cella-keeper":
+                try:
+                    if os.readlink(f"/proc/{p}/cwd").startswith(self.work):
+                        out.append(int(p))
+                except OSError:
+                    pass
+        return out
+
+
+class Lxc:
+    def __init__(self, work):
+        self.path = os.path.join(work, "lxc")
+        os.makedirs(self.path)
+
+    def create(self, name):
+        quiet("lxc-create", "-P", self.path, "-n", name, "-t", "busybox")
+        cfg = os.path.join(self.path, name, "config")
+        text = open(cfg).read()
+        text = re.sub(r"(?m)^lxc\.net\..*\n", "", text) + "lxc.net.0.type = empty\n"
+        open(cfg, "w").write(text)
+
+    def start(self, name):
+        quiet("lxc-start", "-P", self.path, "-n", name, "-d")
+        quiet("lxc-wait", "-P", self.path, "-n", name, "-s", "RUNNING")
+
+    def stop(self, name):
+        quiet("lxc-stop", "-P", self.path, "-n", name, "-k", check=False)
+
+    def attach(self, name):
+        quiet("lxc-attach", "-P", self.path, "-n", name, "--", "true")
+
+    def destroy(self, name):
+        self.stop(name)
+        quiet("lxc-destroy", "-P", self.path, "-n", name, "-f", check=False)
+
+    def monitors(self):
+        out = []
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    cmd = open(f"/proc/{p}/cmdline", "rb").read()
+                except OSError:
+                    continue
+                if cmd.startswith(b"[lxc monitor]") and self.path.encode() in cmd:
+                    out.append(int(p))
+        return out
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--guests", type=int, default=200)
+    ap.add_argument("--lxc-guests", type=int, default=20)
+    ap.add_argument("--out", default=os.path.join(ROOT, "Docs/benchmarks.md"))
+    a = ap.parse_args()
+    if shutil.which("lxc-start") is None:
+        raise SystemExit("install lxc (apt-get install lxc)")
+    for product in ["cella-runtime", "cella", "cella-keeper"]:
+        quiet("swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product, cwd=ROOT)
+    work = tempfile.mkdtemp(prefix="cella-bench-")
+    cella, lxc = Cella(work), Lxc(work)
+    res = {}
+    try:
+        cella.start_daemon()
+        cella.cli("image", "build", "busybox", "busybox")
+        cella.cli("create", "bench", "--image", "busybox")
+        lxc.create("bench")
+        starts, execs = {"cella": [], "lxc": []}, {"cella": [], "lxc": []}
+        for i in range(a.runs):
+            order = ["cella", "lxc"]
+            random.shuffle(order)
+            for who in order:
+                if who == "cella":
+                    starts["cella"].append(timed(lambda: cella.cli("start", "bench")))
+                    for _ in range(3):
+                        execs["cella"].append(timed(lambda: cella.cli("exec", "bench", "--", "true")))
+                    cella.cli("stop", "--force", "bench")
+                else:
+                    starts["lxc"].append(timed(lambda: lxc.start("bench")))
+                    for _ in range(3):
+                        execs["lxc"].append(timed(lambda: lxc.attach("bench")))
+                    lxc.stop("bench")
+        res["start"] = {k: med(v) for k, v in starts.items()}
+        res["exec"] = {k: med(v) for k, v in execs.items()}
+
+        names = [f"m{i}" for i in range(a.guests)]
+        for n in names:
+            cella.cli("launch", n, "--image", "busybox")
+        time.sleep(2)
+        keepers = cella.keepers()
+        total = pss(cella.daemon.pid) + sum(pss(k) for k in keepers)
+        res["cella_pss_per_guest"] = total / len(names)
+        res["cella_daemon_pss"] = pss(cella.daemon.pid)
+        res["cella_keeper_pss"] = sum(pss(k) for k in keepers) / max(1, len(keepers))
+        res["keepers"] = len(keepers)
+        lists = [timed(lambda: cella.cli("list", "--format", "json")) for _ in range(a.runs)]
+        res["list"] = med(lists)
+        readopt = []
+        for _ in range(3):
+            cella.kill_daemon()
+            readopt.append(cella.start_daemon())
+        res["readopt"] = med(readopt)
+        running = sum(1 for g in json.loads(cella.cli("list", "--format", "json").stdout) if g["status"] == "running")
+        res["running_after_restart"] = running
+
+        lnames = [f"l{i}" for i in range(a.lxc_guests)]
+        for n in lnames:
+            lxc.create(n)
+            lxc.start(n)
+        time.sleep(2)
+        mons = lxc.monitors()
+        res["lxc_pss_per_guest"] = sum(pss(m) for m in mons) / max(1, len(mons))
+        res["lxc_monitors"] = len(mons)
+        for n in lnames:
+            lxc.destroy(n)
+        for n in names:
+            cella.cli("delete", "--force", n, check=False)
+    finally:
+        for n in ["bench"]:
+            lxc.destroy(n)
+        if cella.daemon and cella.daemon.poll() is None:
+            for g in json.loads(cella.cli("list", "--format", "json", check=False).stdout or "[]"):
+                cella.cli("delete", "--force", g["name"], check=False)
+            cella.kill_daemon(signal.SIGTERM)
+        shutil.rmtree(work, ignore_errors=True)
+    write(a, res)
+
+
+def write(a, r):
+    uname = os.uname()
+    lines = [BEGIN, "## The manager against LXC (issue 9)", "",
+             f"Written by `Benchmarks/manager.py` on {time.strftime('%Y-%m-%d')} ({uname.release}, "
+             f"{os.cpu_count()} cores). Release builds, busybox guests without network, cella and LXC interleaved "
+             f"in a shuffled order, {a.runs} rounds; medians in milliseconds.", "",
+             "| measure | cella | LXC 5.0 | ratio |", "|---|---|---|---|",
+             f"| start until running (`cella start` / `lxc-start -d` + `lxc-wait`) | {r['start']['cella']:.1f} | "
+             f"{r['start']['lxc']:.1f} | {r['start']['cella'] / r['start']['lxc']:.2f} |",
+             f"| exec `true` (`cella exec` / `lxc-attach`) | {r['exec']['cella']:.1f} | {r['exec']['lxc']:.1f} | "
+             f"{r['exec']['cella'] / r['exec']['lxc']:.2f} |",
+             f"| host memory per running guest, PSS (daemon + keepers / {a.guests}; LXC: its monitor, "
+             f"{r['lxc_monitors']} running) | {r['cella_pss_per_guest']:.0f} KiB | {r['lxc_pss_per_guest']:.0f} KiB | "
+             f"{r['cella_pss_per_guest'] / max(1, r['lxc_pss_per_guest']):.2f} |", "",
+             f"With {a.guests} guests running: the daemon's PSS {r['cella_daemon_pss'] / 1024:.1f} MiB, a keeper's "
+             f"{r['cella_keeper_pss']:.0f} KiB ({r['keepers']} keepers); `cella list --format json` {r['list']:.1f} ms; "
+             f"a daemon killed with SIGKILL and started again answers with every guest re-adopted in "
+             f"{r['readopt']:.0f} ms ({r['running_after_restart']} running after the restarts).", "", END]
+    text = open(a.out).read() if os.path.exists(a.out) else ""
+    block = "\n".join(lines)
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    open(a.out, "w").write(text)
+    print(block)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+import CellaAPI
+import Glibc
+
+/// How a guest's run ended, worked out from what its keeper saw and what cella asked for.
+enum ExitReasoning {
+  /// The reason for an exit: a stop cella asked for wins, then seccomp (SIGSYS), then the OOM killer
+  /// (SIGKILL with the cgroup's oom_kill counter up), then any other signal, then a plain exit.
+  static func reason(
+    code: Int?, signal: Int?, stopRequested: Bool, killRequested: Bool, oomKilled: Bool
+  ) -> ExitReason {
+    if stopRequested { return .stopped }
+    if code == nil && signal == nil { return .unknown }
+    if let s = signal {
+      if s == Int(SIGSYS) { return .seccomp }
+      if s == Int(SIGKILL) && oomKilled && !killRequested { return .oom }
+      return .killed
+    }
+    if oomKilled && code == 137 { return .oom }
+    return .exited
+  }
+
+  /// Whether `boot.restart` restarts a guest whose run ended so, after `restarts` restarts already.
+  static func shouldRestart(policy: RestartPolicy, exit: ExitInfo, restarts: Int) -> Bool {
+    if exit.reason == .stopped { return false }
+    switch policy {
+    case .no: return false
+    case .always: return true
+    case .onFailure(let limit):
+      let failed = !(exit.reason == .exited && exit.code == 0)
+      guard failed else { return false }
+      if let limit { return restarts < limit }
+      return true
+    }
+  }
+
+  /// The back-off before restart number `restarts + 1`: `base` doubled per restart, at most `max`.
+  static func delay(restarts: Int, base: Double, max: Double) -> Double {
+    var d = base
+    for _ in 0..<min(restarts, 30) { d *= 2 }
+    return Swift.min(d, max)
+  }
+}

@@ -1,0 +1,68 @@
+import CellaAPI
+
+extension Manager {
+  public func guestConfig(_ name: String) throws -> GuestConfig {
+    let record = try loadRecord(name)
+    return GuestConfig(config: record.config, effectiveConfig: try effectiveMap(of: record))
+  }
+
+  public func patchGuestConfig(_ name: String, _ patch: ConfigPatch) throws -> GuestConfig {
+    let record = try loadRecord(name)
+    var config = record.config
+    for key in patch.unset ?? [] {
+      guard config.removeValue(forKey: key) != nil else {
+        throw HostError(.notFound, "guest \"\(name)\": key \"\(key)\" is not set")
+      }
+    }
+    for (k, v) in patch.set ?? [:] { config[k] = v }
+    return try replaceGuestConfig(name, ConfigReplace(config: config))
+  }
+
+  public func replaceGuestConfig(_ name: String, _ replace: ConfigReplace) throws -> GuestConfig {
+    var record = try loadRecord(name)
+    let paths = layout.guest(name)
+    let lock = try GuestLock(paths)
+    for (key, value) in replace.config.sorted(by: { $0.key < $1.key }) {
+      do { try ConfigKeys.validate(key: key, value: value) } catch { throw HostError("guest \"\(name)\"", error) }
+    }
+    record.config = replace.config
+    let effective = try effectiveConfig(of: record)
+    let image = try images.record(record.image)
+    _ = try spec(for: record, image: image, effective: effective, paths: paths)
+    try record.save(paths)
+    _ = consume lock
+    log.info("guest \(name): configuration changed")
+    return GuestConfig(config: record.config, effectiveConfig: try effectiveMap(of: record))
+  }
+
+  /// The guest's keys after layering: `default` profile, its profiles in order, its own keys.
+  func effectiveMap(of record: GuestRecord, replacing profile: ProfileRecord? = nil) throws(HostError) -> [String:
+    String]
+  {
+    func config(_ name: String) throws(HostError) -> [String: String] {
+      if let profile, profile.name == name { return profile.config }
+      return try profiles.get(name).config
+    }
+    var layers: [[String: String]] = []
+    for p in record.profiles { layers.append(try config(p)) }
+    return ConfigLayers.effective(default: try config(ProfileStore.defaultName), profiles: layers, own: record.config)
+  }
+
+  /// The typed configuration in effect, checked as a whole.
+  func effectiveConfig(of record: GuestRecord, replacing profile: ProfileRecord? = nil) throws(HostError)
+    -> EffectiveConfig
+  {
+    let map = try effectiveMap(of: record, replacing: profile)
+    do { return try EffectiveConfig(map) } catch { throw HostError("guest \"\(record.name)\"", error) }
+  }
+
+  /// The OCI config.json a guest starts with.
+  func spec(for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths)
+    throws(HostError) -> [UInt8]
+  {
+    try GuestSpec.json(
+      name: record.name, image: image.process, imageRootfs: images.rootfs(record.image), command: record.command,
+      config: effective, rootfs: paths.rootfs, cgroupsPath: options.cgroupParent + "/" + record.name,
+      uids: UidAllocator(layout: layout))
+  }
+}

@@ -1,0 +1,336 @@
+import CellaAPI
+import CellaErrors
+import CellaRuntimeCore
+import CellaSys
+import Foundation
+
+extension Manager {
+  public func listGuests() throws -> [GuestSummary] {
+    guestNames().compactMap { name in
+      guard let record = try? loadRecord(name) else { return nil }
+      let paths = layout.guest(name)
+      let state = (try? GuestState.load(paths)) ?? GuestState()
+      let status = liveStatus(state, paths)
+      return GuestSummary(
+        name: name, kind: record.kind, status: status, pid: status == .running ? state.initPID.map(Int.init) : nil,
+        image: record.image)
+    }
+  }
+
+  public func guestInfo(_ name: String) throws -> GuestInfo {
+    let record = try loadRecord(name)
+    let paths = layout.guest(name)
+    let state = try GuestState.load(paths)
+    return info(record, state, paths)
+  }
+
+  public func createGuest(_ request: CreateGuestRequest) throws -> GuestInfo {
+    try Names.check(request.name, as: "guest")
+    let kind = request.kind ?? .container
+    guard kind == .container else {
+      throw HostError(.unsupported, "guest \"\(request.name)\": kind vm is not supported yet")
+    }
+    let own = request.config ?? [:]
+    for (key, value) in own.sorted(by: { $0.key < $1.key }) { try ConfigKeys.validate(key: key, value: value) }
+    let profileNames = request.profiles ?? []
+    var seen = Set<String>()
+    for p in profileNames where !seen.insert(p).inserted {
+      throw HostError(.invalidArgument, "profile \"\(p)\" is named twice")
+    }
+    let record = GuestRecord(
+      name: request.name, kind: kind, image: request.image, profiles: profileNames, config: own,
+      command: request.command, created: Timestamp.now())
+    let paths = layout.guest(request.name)
+    try imageUse.withLock { _ throws(HostError) in
+      let image = try images.record(request.image)
+      let effective = try effectiveConfig(of: record)
+      // Everything a start needs is checked now, so a stored guest always starts.
+      _ = try spec(for: record, image: image, effective: effective, paths: paths)
+      if mkdir(paths.dir, 0o700) != 0 {
+        if errno == EEXIST { throw HostError(.alreadyExists, "guest \"\(request.name)\" already exists") }
+        throw HostError("mkdir", path: paths.dir, errno: errno)
+      }
+      do {
+        for dir in [paths.upper, paths.work, paths.rootfs, paths.bundle] where mkdir(dir, 0o755) != 0 {
+          throw HostError("mkdir", path: dir, errno: errno)
+        }
+        try GuestState().save(paths)
+        // guest.yaml last: a directory without it is a create that never finished.
+        try record.save(paths)
+      } catch {
+        try? FileIO.removeTree(paths.dir)
+        throw error
+      }
+    }
+    log.info("guest \(request.name): created from image \(request.image)")
+    if request.start == true {
+      do { return try startGuest(request.name) } catch {
+        // launch = create + start: a guest that cannot start is not left behind either.
+        try? deleteGuest(request.name, force: true)
+        throw error
+      }
+    }
+    return try guestInfo(request.name)
+  }
+
+  public func startGuest(_ name: String) throws -> GuestInfo {
+    try start(name, manual: true)
+    return try guestInfo(name)
+  }
+
+  /// Starts a stopped guest: mounts its root, writes its bundle, spawns its keeper and waits for the
+  /// runtime's start. Any failure rolls all of it back.
+  func start(_ name: String, manual: Bool) throws(HostError) {
+    let record = try loadRecord(name)
+    let paths = layout.guest(name)
+    let lock = try GuestLock(paths)
+    var state = try GuestState.load(paths)
+    if KeeperLink.isAlive(paths: paths) {
+      throw HostError(.invalidState, "guest \"\(name)\" is already running")
+    }
+    if state.status != .stopped || state.mounted { finishLocked(name, paths, &state) }
+    if !manual && !state.restartPending { return }
+    let effective = try effectiveConfig(of: record)
+    let image = try images.record(record.image)
+    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths)
+    state.status = .starting
+    state.mounted = true
+    state.error = nil
+    state.stopRequested = false
+    state.killRequested = false
+    state.restartPending = false
+    if manual { state.restartCount = 0 }
+    try state.save(paths)
+    do {
+      try Overlay.mount(lower: images.rootfs(record.image), paths: paths)
+      if mkdir(paths.bundle, 0o755) != 0 && errno != EEXIST { throw HostError("mkdir", path: paths.bundle, errno: errno) }
+      do {
+        try FileIO.writeAtomically(directory: paths.bundle, name: "config.json", specBytes, durable: false)
+      } catch { throw HostError("write", path: paths.bundle + "/config.json", errno: error.errno) }
+      unlink(paths.exitFile)
+      if lifecycle.store.exists(name) { try? lifecycle.delete(id: name, force: true) }
+      let started = try keeper.start(
+        id: name, paths: paths, bundle: paths.bundle, logMax: Int(effective.consoleBuffer))
+      state.status = .running
+      state.keeperPID = started.keeper
+      state.keeperStartTime = ProcStat.read(started.keeper)?.startTime
+      state.initPID = started.initPID
+      state.started = Timestamp.now()
+      try state.save(paths)
+      if !supervisor.watch(name, pid: started.keeper, startTime: state.keeperStartTime) {
+        // Ended already: the supervisor will not report it, so finish it here.
+        finishLocked(name, paths, &state)
+      }
+    } catch {
+      if lifecycle.store.exists(name) { try? lifecycle.delete(id: name, force: true) }
+      try? Overlay.unmount(paths)
+      state = GuestState(lastExit: state.lastExit, restartCount: state.restartCount)
+      try? state.save(paths)
+      log.warning("guest \(name): start failed: \(error.message)")
+      throw error
+    }
+    _ = consume lock
+    log.info("guest \(name): started (init pid \(state.initPID ?? 0))")
+  }
+
+  public func stopGuest(_ name: String, _ request: StopRequest) throws -> GuestInfo {
+    try stop(name, request, restartAfter: false)
+    return try guestInfo(name)
+  }
+
+  public func restartGuest(_ name: String, _ request: StopRequest) throws -> GuestInfo {
+    let paths = layout.guest(name)
+    _ = try loadRecord(name)
+    if KeeperLink.isAlive(paths: paths) { try stop(name, request, restartAfter: true) }
+    try start(name, manual: true)
+    return try guestInfo(name)
+  }
+
+  /// Stops a running guest: its stop signal, then SIGKILL after the timeout; returns once it has ended.
+  func stop(_ name: String, _ request: StopRequest, restartAfter: Bool) throws(HostError) {
+    let record = try loadRecord(name)
+    let paths = layout.guest(name)
+    let lock = try GuestLock(paths)
+    var state = try GuestState.load(paths)
+    guard KeeperLink.isAlive(paths: paths) else {
+      let wasPending = state.restartPending
+      if state.status != .stopped || state.mounted || wasPending {
+        state.restartPending = false
+        finishLocked(name, paths, &state)
+        return
+      }
+      throw HostError(.invalidState, "guest \"\(name)\" is not running")
+    }
+    let effective = try effectiveConfig(of: record)
+    let image = try? images.record(record.image)
+    let signal = request.force == true ? SIGKILL : stopSignal(effective, image)
+    let timeout = Double(request.timeout ?? effective.stopTimeout)
+    if let t = request.timeout, t < 0 { throw HostError(.invalidArgument, "--timeout: \(t) is negative") }
+    state.stopRequested = true
+    state.status = .stopping
+    try state.save(paths)
+    try? lifecycle.kill(id: name, signal: signal, all: signal == SIGKILL)
+    if !waitForKeeper(paths, state, seconds: timeout) {
+      log.info("guest \(name): still running \(Int(timeout)) s after signal \(signal): killing it")
+      try? lifecycle.kill(id: name, signal: SIGKILL, all: true)
+      _ = waitForKeeper(paths, state, seconds: 10)
+    }
+    finishLocked(name, paths, &state)
+    _ = consume lock
+    log.info("guest \(name): stopped")
+  }
+
+  public func killGuest(_ name: String, _ request: KillRequest) throws -> GuestInfo {
+    _ = try loadRecord(name)
+    let paths = layout.guest(name)
+    var signal = SIGKILL
+    if let text = request.signal {
+      guard let s = Signals.parse(text) else {
+        throw HostError(.invalidArgument, "--signal: \"\(text)\" is not a signal name or number")
+      }
+      signal = s
+    }
+    do {
+      let lock = try GuestLock(paths)
+      var state = try GuestState.load(paths)
+      guard KeeperLink.isAlive(paths: paths) else { throw HostError(.invalidState, "guest \"\(name)\" is not running") }
+      state.killRequested = true
+      try state.save(paths)
+      do { try lifecycle.kill(id: name, signal: signal, all: false) } catch {
+        throw HostError("guest \"\(name)\"", error)
+      }
+      _ = consume lock
+    }
+    return try guestInfo(name)
+  }
+
+  public func deleteGuest(_ name: String, force: Bool) throws {
+    _ = try loadRecord(name)
+    let paths = layout.guest(name)
+    if KeeperLink.isAlive(paths: paths) {
+      guard force else {
+        throw HostError(.invalidState, "guest \"\(name)\" is running: stop it first or delete it with --force")
+      }
+      try stop(name, StopRequest(force: true), restartAfter: false)
+    }
+    let lock = try GuestLock(paths)
+    var state = try GuestState.load(paths)
+    if KeeperLink.isAlive(paths: paths) {
+      throw HostError(.invalidState, "guest \"\(name)\" was started again while being deleted")
+    }
+    finishLocked(name, paths, &state)
+    try Overlay.unmount(paths)
+    guard !Overlay.isMounted(paths.rootfs) else {
+      throw HostError(.system, "guest \"\(name)\": its root is still mounted at \(paths.rootfs)")
+    }
+    try? UidAllocator(layout: layout).release(guest: name)
+    // Renamed away first: a guest half-removed by a crash must not look like a guest.
+    let doomed = layout.guests + "/.deleting-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+    if rename(paths.dir, doomed) != 0 { throw HostError("rename", path: paths.dir, errno: errno) }
+    _ = consume lock
+    do { try FileIO.removeTree(doomed) } catch { throw HostError("remove", path: doomed, errno: error.errno) }
+    log.info("guest \(name): deleted")
+  }
+
+  /// Ends a run whose keeper is gone: reads how it ended, deletes the runtime's container, unmounts the
+  /// root and records the exit. Safe to call again; the caller holds the guest's lock.
+  @discardableResult
+  func finishLocked(_ name: String, _ paths: GuestPaths, _ state: inout GuestState) -> ExitInfo? {
+    var exit: ExitInfo?
+    if state.status != .stopped || KeeperLink.readExit(paths: paths) != nil {
+      let seen = KeeperLink.readExit(paths: paths)
+      var oom = false
+      if let rec = try? lifecycle.store.load(name), let cg = rec.cgroupPath {
+        oom = hostCgroups.oomKillCount(cg) > 0
+      }
+      let reason = ExitReasoning.reason(
+        code: seen?.code, signal: seen?.signal, stopRequested: state.stopRequested,
+        killRequested: state.killRequested, oomKilled: oom)
+      if state.status != .starting || seen != nil {
+        exit = ExitInfo(code: seen?.code, signal: seen?.signal, reason: reason, time: seen?.time ?? Timestamp.now())
+      }
+    }
+    if lifecycle.store.exists(name) {
+      do { try lifecycle.delete(id: name, force: true) } catch {
+        log.warning("guest \(name): runtime delete: \(error.message)")
+      }
+    }
+    do { try Overlay.unmount(paths) } catch { log.warning("guest \(name): \(error.message)") }
+    unlink(paths.exitFile)
+    if let exit { state.lastExit = exit }
+    state.status = .stopped
+    state.mounted = Overlay.isMounted(paths.rootfs)
+    state.keeperPID = nil
+    state.keeperStartTime = nil
+    state.initPID = nil
+    state.started = nil
+    state.stopRequested = false
+    state.killRequested = false
+    try? state.save(paths)
+    return exit
+  }
+
+  /// Waits up to `seconds` for the guest's keeper to end.
+  func waitForKeeper(_ paths: GuestPaths, _ state: GuestState, seconds: Double) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    if let pid = state.keeperPID, let fd = try? FileDescriptor.pidfd(pid),
+      state.keeperStartTime == nil || ProcStat.read(pid)?.startTime == state.keeperStartTime
+    {
+      var p = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
+      while true {
+        let left = deadline.timeIntervalSinceNow
+        if left <= 0 { break }
+        let r = poll(&p, 1, Int32(min(left * 1000, 1000)) + 1)
+        if r > 0 { break }
+      }
+    }
+    // The keeper holds its lock until it exits; a keeper whose pid we lost is waited for by the lock.
+    while KeeperLink.isAlive(paths: paths) {
+      if Date() >= deadline { return false }
+      usleep(20_000)
+    }
+    return true
+  }
+
+  /// The signal that asks a guest to shut down: `boot.stop.signal`, else its image's, else SIGTERM.
+  func stopSignal(_ effective: EffectiveConfig, _ image: ImageRecord?) -> Int32 {
+    if let s = effective.stopSignal { return s }
+    if let text = image?.process.stopSignal, let s = Signals.parse(text) { return s }
+    return SIGTERM
+  }
+
+  /// What the API reports as a guest's status: a run whose keeper has gone is over, whatever state.json
+  /// said when it was written.
+  func liveStatus(_ state: GuestState, _ paths: GuestPaths) -> GuestStatus {
+    switch state.status {
+    case .running, .starting, .stopping:
+      return KeeperLink.isAlive(paths: paths) ? state.status : .stopped
+    case .stopped, .error:
+      return state.status
+    }
+  }
+
+  func info(_ record: GuestRecord, _ state: GuestState, _ paths: GuestPaths) -> GuestInfo {
+    let status = liveStatus(state, paths)
+    let effective = (try? effectiveMap(of: record)) ?? record.config
+    var usage: Usage?
+    if status == .running, let rec = try? lifecycle.store.load(record.name), let cg = rec.cgroupPath {
+      let s = hostCgroups.stats(cg)
+      usage = Usage(
+        memory: s.memory.usage.usage, cpuSeconds: Double(s.cpu.usage.total) / 1e9, pids: s.pids.current)
+    }
+    return GuestInfo(
+      name: record.name, kind: record.kind, status: status,
+      pid: status == .running ? state.initPID.map(Int.init) : nil, image: record.image, profiles: record.profiles,
+      config: record.config, effectiveConfig: effective, command: record.command, created: record.created,
+      started: status == .running ? state.started : nil, usage: usage, lastExit: state.lastExit,
+      restartCount: state.restartCount, error: state.error)
+  }
+
+  func loadRecord(_ name: String) throws(HostError) -> GuestRecord {
+    try Names.check(name, as: "guest")
+    let paths = layout.guest(name)
+    guard FileIO.exists(paths.record) else { throw HostError(.notFound, "guest \"\(name)\" does not exist") }
+    return try GuestRecord.load(paths)
+  }
+}

@@ -1,0 +1,119 @@
+import CellaAPI
+import CellaRuntimeCore
+import CellaSys
+import Foundation
+
+extension Manager {
+  /// Brings one guest in line with what is really there, after a daemon (re)start.
+  func recover(_ name: String) {
+    let paths = layout.guest(name)
+    guard let lock = try? GuestLock(paths), var state = try? GuestState.load(paths) else { return }
+    if KeeperLink.isAlive(paths: paths) {
+      if state.status == .stopping {
+        // A stop was under way when the last daemon died: finish it.
+        try? lifecycle.kill(id: name, signal: SIGKILL, all: true)
+      }
+      if let pid = state.keeperPID, supervisor.watch(name, pid: pid, startTime: state.keeperStartTime) {
+        if state.status == .starting {
+          state.status = .running
+          try? state.save(paths)
+        }
+        log.info("guest \(name): re-adopted (keeper \(pid))")
+        return
+      }
+      // A keeper whose pid was never recorded (the daemon died between spawn and save): wait for it
+      // by its lock in the background, then finish.
+      let manager = self
+      Thread.detachNewThread {
+        while KeeperLink.isAlive(paths: paths) { usleep(100_000) }
+        manager.keeperEnded(name)
+      }
+      return
+    }
+    if state.status != .stopped || state.mounted || KeeperLink.readExit(paths: paths) != nil {
+      let before = state.status
+      let exit = finishLocked(name, paths, &state)
+      log.info("guest \(name): ended while no daemon watched (\(exit?.reason.rawValue ?? "rolled back from \(before.rawValue)"))")
+      if let exit { scheduleRestartIfNeeded(name, paths, &state, exit) }
+    }
+    _ = consume lock
+  }
+
+  /// A keeper ended: finish the guest's run and apply `boot.restart`.
+  func keeperEnded(_ name: String) {
+    let paths = layout.guest(name)
+    guard FileIO.exists(paths.record), let lock = try? GuestLock(paths), var state = try? GuestState.load(paths)
+    else { return }
+    guard !KeeperLink.isAlive(paths: paths), state.status != .stopped else { return }
+    let exit = finishLocked(name, paths, &state)
+    if let exit {
+      log.info(
+        "guest \(name): ended (\(exit.reason.rawValue)\(exit.code.map { " code \($0)" } ?? "")\(exit.signal.map { " signal \($0)" } ?? ""))"
+      )
+      scheduleRestartIfNeeded(name, paths, &state, exit)
+    }
+    _ = consume lock
+  }
+
+  /// Schedules the next restart of `boot.restart`, with back-off; the caller holds the guest's lock.
+  func scheduleRestartIfNeeded(_ name: String, _ paths: GuestPaths, _ state: inout GuestState, _ exit: ExitInfo) {
+    guard let record = try? loadRecord(name), let effective = try? effectiveConfig(of: record) else { return }
+    guard ExitReasoning.shouldRestart(policy: effective.restartPolicy, exit: exit, restarts: state.restartCount)
+    else { return }
+    let delay = ExitReasoning.delay(
+      restarts: state.restartCount, base: options.restartDelay, max: options.maxRestartDelay)
+    state.restartCount += 1
+    state.restartPending = true
+    try? state.save(paths)
+    log.info("guest \(name): restart \(state.restartCount) in \(delay) s (boot.restart)")
+    let manager = self
+    DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+      do { try manager.start(name, manual: false) } catch {
+        manager.log.warning("guest \(name): restart failed: \(error.message)")
+      }
+    }
+  }
+
+  /// Starts `boot.autostart` guests, highest `boot.autostart.priority` first, each followed by its
+  /// `boot.autostart.delay`. A guest stopped by hand stays stopped.
+  func autostart() {
+    var candidates: [(name: String, priority: Int, delay: Double)] = []
+    for name in guestNames() {
+      guard let record = try? loadRecord(name), let effective = try? effectiveConfig(of: record),
+        effective.autostart
+      else { continue }
+      let paths = layout.guest(name)
+      let state = (try? GuestState.load(paths)) ?? GuestState()
+      if KeeperLink.isAlive(paths: paths) || state.lastExit?.reason == .stopped { continue }
+      candidates.append((name, effective.autostartPriority, effective.autostartDelay))
+    }
+    candidates.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name < $1.name }
+    for c in candidates {
+      do {
+        try start(c.name, manual: true)
+        log.info("guest \(c.name): autostarted (priority \(c.priority))")
+      } catch {
+        log.warning("guest \(c.name): autostart failed: \(error.message)")
+      }
+      if c.delay > 0 { usleep(UInt32(min(c.delay, 3600) * 1_000_000)) }
+    }
+  }
+
+  /// Runtime containers of this store that no guest owns (a guest directory removed by hand, a crash
+  /// between a delete's steps) are deleted, and half-made or half-deleted guest directories removed.
+  func removeOrphanRuntimeContainers(known: Set<String>) {
+    for id in lifecycle.store.list() where !known.contains(id) {
+      try? lifecycle.delete(id: id, force: true)
+      log.info("runtime container \(id): deleted (no guest owns it)")
+    }
+    for entry in (try? FileIO.listDirectory(layout.guests)) ?? [] {
+      let paths = GuestPaths(dir: layout.guests + "/" + entry)
+      let halfMade = !entry.hasPrefix(".") && !FileIO.exists(paths.record)
+      guard halfMade || entry.hasPrefix(".deleting-") else { continue }
+      try? Overlay.unmount(paths)
+      if Overlay.isMounted(paths.rootfs) { continue }
+      try? FileIO.removeTree(paths.dir)
+      log.info("guest directory \(entry): removed (a create or delete that never finished)")
+    }
+  }
+}

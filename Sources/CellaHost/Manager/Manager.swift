@@ -1,0 +1,79 @@
+import CellaAPI
+import CellaCgroups
+import CellaErrors
+import CellaRuntimeCore
+import CellaSys
+import Foundation
+import Synchronization
+
+/// The VPS manager: guests, images and profiles of one store, supervised. Every API route is one call
+/// of it (`CellaService`); calls block, so the daemon runs them off its event loops.
+public final class Manager: CellaService {
+  let options: ManagerOptions
+  let layout: StoreLayout
+  let images: ImageStore
+  let profiles: ProfileStore
+  let keeper: KeeperLink
+  let lifecycle: Lifecycle
+  let supervisor: Supervisor
+  let log: DaemonLog
+  /// Exec sessions prepared and not attached yet.
+  let execSessions = Mutex<[String: PendingExec]>([:])
+  /// Held while a guest takes an image or an image is deleted, so a guest never loses its image.
+  let imageUse = Mutex<Void>(())
+
+  /// Opens (and if needed makes) the store, then finishes or rolls back whatever a previous daemon left
+  /// midway and re-adopts the guests that kept running. Autostart runs afterwards (`startSupervision`).
+  public init(options: ManagerOptions, log: DaemonLog = DaemonLog()) throws(HostError) {
+    self.options = options
+    self.layout = StoreLayout(root: options.stateDir)
+    self.log = log
+    for dir in [layout.root, layout.images, layout.profiles, layout.guests, layout.runtimeRoot] {
+      if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw HostError("mkdir", path: dir, errno: errno) }
+    }
+    for tool in [options.runtimePath, options.keeperPath] where access(tool, X_OK) != 0 {
+      throw HostError(.notFound, "\(tool): not an executable (build it, or set \(ManagerOptions.runtimeVariable)/\(ManagerOptions.keeperVariable))")
+    }
+    self.images = ImageStore(layout: layout)
+    self.profiles = ProfileStore(layout: layout)
+    self.keeper = KeeperLink(
+      keeperPath: options.keeperPath, runtimePath: options.runtimePath, runtimeRoot: layout.runtimeRoot)
+    self.lifecycle = Lifecycle(store: StateStore(root: layout.runtimeRoot), log: Logger())
+    self.supervisor = Supervisor()
+    try profiles.ensureDefault()
+    ImageStore.removeLeftovers(layout: layout)
+  }
+
+  public func daemonInfo() -> DaemonInfo {
+    DaemonInfo(version: CellaVersion.string, stateDir: layout.root, socket: options.socket, pid: Int(getpid()))
+  }
+
+  /// Re-adopts running guests, finishes the ones that ended while no daemon ran, rolls back half-made
+  /// ones, then starts `boot.autostart` guests by priority in the background.
+  public func startSupervision() {
+    supervisor.start { [weak self] name in self?.keeperEnded(name) }
+    let names = guestNames()
+    for name in names { recover(name) }
+    removeOrphanRuntimeContainers(known: Set(names))
+    let manager = self
+    Thread.detachNewThread { manager.autostart() }
+  }
+
+  /// Names of the guests in the store (directories with a guest.yaml), sorted.
+  func guestNames() -> [String] {
+    let entries = (try? FileIO.listDirectory(layout.guests)) ?? []
+    return entries.filter { !$0.hasPrefix(".") && FileIO.exists(layout.guest($0).record) }.sorted()
+  }
+}
+
+/// The version `GET /1.0` reports.
+public enum CellaVersion {
+  public static let string = "0.9.0"
+}
+
+/// An exec request waiting for its client to attach.
+struct PendingExec: Sendable {
+  var guest: String
+  var request: ExecRequest
+  var created: Double
+}

@@ -1,0 +1,118 @@
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Guests outlive the daemon; the next daemon re-adopts, finishes, rolls back, restarts and autostarts.
+final class ManagerSupervisionTests: XCTestCase {
+  var f: DaemonFixture!
+
+  override func setUpWithError() throws {
+    f = try DaemonFixture()
+    try f.startDaemon()
+    try f.busyboxImage()
+  }
+
+  override func tearDown() {
+    f?.tearDown()
+  }
+
+  func testGuestsKeepRunningThroughDaemonKillAndAreReadopted() throws {
+    let a = f.name("a")
+    let b = f.name("b")
+    f.ok(["launch", a, "--image", "busybox", "--", "sh", "-c", "echo history-a; sleep 1000"])
+    f.ok(["launch", b, "--image", "busybox", "--", "sleep", "1000"])
+    let pidA = try XCTUnwrap(f.info(a)["pid"] as? Int)
+    let pidB = try XCTUnwrap(f.info(b)["pid"] as? Int)
+    XCTAssertTrue(f.eventually { f.cli(["logs", a]).stdout.contains("history-a") })
+
+    f.killDaemon()
+    XCTAssertEqual(kill(pid_t(pidA), 0), 0, "guest a outlives the daemon")
+    XCTAssertEqual(kill(pid_t(pidB), 0), 0, "guest b outlives the daemon")
+    // b ends while no daemon watches: its keeper keeps the exit status for the next daemon.
+    kill(pid_t(pidB), SIGKILL)
+    usleep(300_000)
+
+    try f.startDaemon()
+    let infoA = f.info(a)
+    XCTAssertEqual(infoA["status"] as? String, "running")
+    XCTAssertEqual(infoA["pid"] as? Int, pidA, "re-adopted, not restarted")
+    XCTAssertTrue(f.cli(["logs", a]).stdout.contains("history-a"), "console history survives")
+    XCTAssertEqual(f.cli(["exec", a, "--", "true"]).status, 0)
+    let infoB = f.info(b)
+    XCTAssertEqual(infoB["status"] as? String, "stopped")
+    let exitB = try XCTUnwrap(infoB["lastExit"] as? [String: Any])
+    XCTAssertEqual(exitB["signal"] as? Int, 9)
+    XCTAssertEqual(exitB["reason"] as? String, "killed")
+    XCTAssertEqual(f.mountsUnder(f.stateDir + "/guests/" + b), [], "the ended guest's root is unmounted")
+
+    // Supervision goes on with the new daemon: a guest that exits now is noticed.
+    f.ok(["exec", a, "--", "kill", "1"])
+    XCTAssertTrue(f.eventually { (f.info(a)["status"] as? String) == "stopped" })
+  }
+
+  func testDaemonKilledDuringStartLeavesNothingUnfinished() throws {
+    for (i, delay) in [0, 5_000, 15_000, 40_000].enumerated() {
+      let g = f.name("mid\(i)")
+      f.ok(["create", g, "--image", "busybox", "--", "sleep", "1000"])
+      let start = try Spawner.spawn(f.cella, ["start", g], outputDirectory: f.tmp, environment: f.environment)
+      usleep(useconds_t(delay))
+      f.killDaemon()
+      _ = start.wait()
+      try f.startDaemon()
+      let status = f.info(g)["status"] as? String
+      XCTAssertTrue(status == "running" || status == "stopped", "guest \(g) is \(status ?? "?")")
+      if status == "stopped" {
+        XCTAssertEqual(f.mountsUnder(f.stateDir + "/guests/" + g), [], "a rolled-back start leaves no mount")
+        XCTAssertEqual(f.processesUnder(f.stateDir + "/guests/" + g), [])
+      }
+      // Either way the guest works afterwards.
+      if status == "stopped" { f.ok(["start", g]) }
+      XCTAssertEqual(f.cli(["exec", g, "--", "true"]).status, 0)
+      f.ok(["delete", "--force", g])
+    }
+  }
+
+  func testRestartPolicyRestartsWithBackoffAndCountsRestarts() throws {
+    let g = f.name("flaky")
+    f.ok(["launch", g, "--image", "busybox", "-c", "boot.restart=on-failure:2", "--", "sh", "-c", "exit 1"])
+    XCTAssertTrue(
+      f.eventually(30) {
+        let i = f.info(g)
+        return i["status"] as? String == "stopped" && i["restartCount"] as? Int == 2
+      }, "\(f.info(g))")
+    usleep(2_500_000)
+    let i = f.info(g)
+    XCTAssertEqual(i["restartCount"] as? Int, 2, "no third restart")
+    XCTAssertEqual((i["lastExit"] as? [String: Any])?["code"] as? Int, 1)
+    XCTAssertTrue(f.fullDaemonLog.contains("restart 2"), f.fullDaemonLog)
+  }
+
+  func testStoppedGuestIsNotRestartedByPolicy() throws {
+    let g = f.name("always")
+    f.ok(["launch", g, "--image", "busybox", "-c", "boot.restart=always", "--", "sleep", "1000"])
+    f.ok(["stop", g, "--force"])
+    usleep(1_500_000)
+    XCTAssertEqual(f.info(g)["status"] as? String, "stopped")
+  }
+
+  func testAutostartStartsGuestsByPriorityAndSkipsStoppedOnes() throws {
+    let low = f.name("low")
+    let high = f.name("high")
+    let manual = f.name("manual")
+    f.ok(["create", low, "--image", "busybox", "-c", "boot.autostart=true", "-c", "boot.autostart.priority=1", "--", "sleep", "1000"])
+    f.ok(["create", high, "--image", "busybox", "-c", "boot.autostart=true", "-c", "boot.autostart.priority=9", "--", "sleep", "1000"])
+    f.ok(["launch", manual, "--image", "busybox", "-c", "boot.autostart=true", "--", "sleep", "1000"])
+    f.ok(["stop", manual, "--force"])
+    f.stopDaemon()
+    try f.startDaemon()
+    XCTAssertTrue(f.eventually { f.info(low)["status"] as? String == "running" && f.info(high)["status"] as? String == "running" })
+    XCTAssertEqual(f.info(manual)["status"] as? String, "stopped", "a guest stopped by hand stays stopped")
+    let log = f.fullDaemonLog
+    let h = try XCTUnwrap(log.range(of: "guest \(high): autostarted"), log)
+    let l = try XCTUnwrap(log.range(of: "guest \(low): autostarted"), log)
+    XCTAssertLessThan(h.lowerBound, l.lowerBound, "priority 9 starts before priority 1")
+  }
+}
