@@ -68,7 +68,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // The per-guest parent, subreaper and console holder; small on purpose (no Foundation).
-    .executableTarget(name: "cella-keeper", dependencies: ["CellaSys"]),
+    .executableTarget(name: "cella-keeper", dependencies: ["CellaSys", "CellaAPI", "CShims"]),
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
     .testTarget(name: "ManagerTests", dependencies: ["CellaAPI", "CellaClient"]),
