@@ -141,6 +141,25 @@ final class KeeperTests: XCTestCase {
     XCTAssertFalse(current.contains("line-0-"))
   }
 
+  func testNeitherKeeperNorGuestInheritsTheSpawnersFDs() throws {
+    // An fd without close-on-exec, as a library in the daemon might leave one.
+    let leakPath = fx.tmp + "/leaked-fd"
+    let leaked = open(leakPath, O_WRONLY | O_CREAT, 0o600)
+    XCTAssertGreaterThanOrEqual(leaked, 0)
+    defer { close(leaked) }
+    let (keeper, initPID) = try fx.start("sleep 100")
+    func targets(_ pid: Int32) -> [String] {
+      let dir = "/proc/\(pid)/fd"
+      return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\($0)")
+      }
+    }
+    XCTAssertFalse(targets(keeper).contains(leakPath), "keeper fds: \(targets(keeper))")
+    let guest = targets(initPID)
+    XCTAssertEqual(guest.count, 3, "init should hold only its terminal: \(guest)")
+    XCTAssertTrue(guest.allSatisfy { $0.hasPrefix("/dev/pts/") }, "init fds: \(guest)")
+  }
+
   func testSecondKeeperForTheSameGuestRefuses() throws {
     let (_, initPID) = try fx.start("sleep 100")
     XCTAssertThrowsError(try fx.link.start(id: fx.id, paths: fx.paths, bundle: "bundle", logMax: 4096)) { error in
