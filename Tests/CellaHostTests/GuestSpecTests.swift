@@ -48,6 +48,7 @@ final class GuestSpecTests: XCTestCase {
     XCTAssertEqual(s.process?.cwd, "/")
     XCTAssertEqual(s.process?.user, User(uid: 0, gid: 0))
     XCTAssertEqual(s.process?.noNewPrivileges, false)
+    XCTAssertNil(s.process?.rlimits)
     XCTAssertEqual(s.hostname, "web")
     XCTAssertEqual(s.root, Root(path: "../rootfs", readonly: false))
     XCTAssertEqual(s.linux?.cgroupsPath, "/cella-t/web")

@@ -50,10 +50,6 @@ public enum GuestSpec {
   /// The terminal type of a guest's console when the image sets none.
   public static let defaultTerm = "TERM=xterm"
 
-  /// Open files per process: the soft limit programs expect, and a hard limit a server can raise it to
-  /// (systemd's defaults).
-  public static let nofile = POSIXRlimit(type: "RLIMIT_NOFILE", hard: 524_288, soft: 1024)
-
   /// The spec as config.json bytes (CellaOCI's encoder: pretty, trailing newline).
   public static func json(_ input: Input) throws(HostError) -> [UInt8] {
     DefaultSpec.encode(try make(input))
@@ -81,7 +77,9 @@ public enum GuestSpec {
       env: try environment(input.process.env ?? [], config.environment, guest: guest),
       cwd: ConfigValues.cleanAbsolutePath("/" + (input.process.workingDir ?? "/")) ?? "/",
       capabilities: LinuxCapabilities(bounding: capabilities, effective: capabilities, permitted: capabilities),
-      rlimits: [nofile],
+      // No rlimits: a guest inherits the daemon's, as Docker's containers do. A fixed hard limit above
+      // the daemon's would need CAP_SYS_RESOURCE, which some hosts withhold.
+      rlimits: nil,
       // A guest is a whole system: su, sudo and ping must work as they do on a host.
       noNewPrivileges: false
     )
