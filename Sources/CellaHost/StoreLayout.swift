@@ -16,6 +16,9 @@ public struct StoreLayout: Sendable, Equatable {
   /// cella-runtime's `--root` for this store's guests.
   public var runtimeRoot: String { root + "/run" }
   public var daemonLog: String { root + "/daemon.log" }
+  /// The host id ranges given to `security.userns` guests, and the lock around handing them out.
+  public var uidMap: String { root + "/uidmap.yaml" }
+  public var uidMapLock: String { root + "/uidmap.lock" }
 
   public func image(_ name: String) -> String { images + "/" + name }
   public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }

@@ -3,18 +3,31 @@ import Glibc
 
 /// posix_spawn with explicit stdio, an empty signal mask and default signal handlers.
 ///
-/// Used for hooks: it never forks the Swift process, so it is safe from any context.
+/// Used for hooks, the keeper and the runtime it runs: it never forks the Swift process, so it is
+/// safe from any context.
 public enum Spawn {
-  /// Starts `path` with `argv` and `env`; the given fds become 0, 1 and 2 of the child.
-  public static func start(path: String, argv: [String], env: [String], stdin: Int32, stdout: Int32, stderr: Int32)
-    throws(SysError) -> pid_t
-  {
+  /// Starts `path` with `argv` and `env`; the given fds become 0, 1 and 2 of the child. With `cwd` the
+  /// child starts there, with `newSession` it leads a new session (no controlling terminal, out of the
+  /// caller's process group), and with `closeOthers` it inherits no fd but those three, close-on-exec or not.
+  public static func start(
+    path: String, argv: [String], env: [String], stdin: Int32, stdout: Int32, stderr: Int32, cwd: String? = nil,
+    newSession: Bool = false, closeOthers: Bool = false
+  ) throws(SysError) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, stdin, 0)
     posix_spawn_file_actions_adddup2(&actions, stdout, 1)
     posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+    // These return the error number instead of setting errno.
+    if closeOthers {
+      let rc = cella_spawn_addclosefrom(&actions, 3)
+      if rc != 0 { throw SysError("posix_spawn_file_actions_addclosefrom_np", path: path, errno: rc) }
+    }
+    if let cwd {
+      let rc = cella_spawn_addchdir(&actions, cwd)
+      if rc != 0 { throw SysError("posix_spawn_file_actions_addchdir_np", path: cwd, errno: rc) }
+    }
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }
@@ -24,7 +37,9 @@ public enum Spawn {
     cella_sigset_fill(&all)
     posix_spawnattr_setsigmask(&attr, &empty)
     posix_spawnattr_setsigdefault(&attr, &all)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+    if newSession { flags |= cella_spawn_setsid_flag() }
+    posix_spawnattr_setflags(&attr, flags)
     var pid: pid_t = 0
     let cargv = argv.map { strdup($0) } + [nil]
     let cenv = env.map { strdup($0) } + [nil]

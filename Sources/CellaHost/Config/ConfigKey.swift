@@ -1,0 +1,74 @@
+import CellaAPI
+
+/// One row of the config key table: a key or a `<NAME>` pattern, its value type, the guest kinds it
+/// applies to, its default and a one-line doc (what `cella config keys` and Docs/manager.md show).
+public struct ConfigKey: Sendable {
+  /// The key, or a pattern with one `<NAME>` part (`environment.<NAME>`, `disk.<NAME>.source`).
+  public let name: String
+  /// The value's type in words (`size`, `cores`, `bool`, ...).
+  public let type: String
+  /// The guest kinds the key has an effect on.
+  public let kinds: Set<GuestKind>
+  /// The value in effect when no layer sets the key, when there is one.
+  public let defaultValue: String?
+  /// One line for people.
+  public let doc: String
+  /// Why a NAME in a pattern is not valid, nil when it is.
+  let nameProblem: (@Sendable (String) -> String?)?
+  /// Why a value is not valid (the text after `KEY: `), nil when it is.
+  let valueProblem: @Sendable (String) -> String?
+
+  init(
+    _ name: String, _ type: String, kinds: Set<GuestKind> = [.container, .vm], default defaultValue: String? = nil,
+    doc: String, name nameProblem: (@Sendable (String) -> String?)? = nil,
+    check valueProblem: @escaping @Sendable (String) -> String?
+  ) {
+    self.name = name
+    self.type = type
+    self.kinds = kinds
+    self.defaultValue = defaultValue
+    self.doc = doc
+    self.nameProblem = nameProblem
+    self.valueProblem = valueProblem
+  }
+
+  /// Whether `name` has a `<NAME>` part.
+  public var isPattern: Bool { name.contains(ConfigKey.wildcard) }
+
+  static let wildcard = "<NAME>"
+
+  /// The text before and after `<NAME>` (the whole name and "" for a plain key).
+  var affixes: (prefix: String, suffix: String) {
+    guard let r = name.range(of: ConfigKey.wildcard) else { return (name, "") }
+    return (String(name[..<r.lowerBound]), String(name[r.upperBound...]))
+  }
+
+  /// NAME when `key` has this pattern's shape (whatever NAME is), nil otherwise.
+  func patternName(in key: String) -> String? {
+    guard isPattern else { return nil }
+    let (prefix, suffix) = affixes
+    guard key.utf8.count > prefix.utf8.count + suffix.utf8.count, key.hasPrefix(prefix), key.hasSuffix(suffix) else {
+      return nil
+    }
+    return String(key.dropFirst(prefix.count).dropLast(suffix.count))
+  }
+
+  /// This row spelled for `key`: the pattern with NAME taken from `key`'s dot-separated parts, for
+  /// the nearest-key suggestion (`disk.data.sorce` → `disk.data.source`).
+  func candidate(for key: String) -> String {
+    guard isPattern else { return name }
+    let (prefix, suffix) = affixes
+    let before = prefix.split(separator: ".").count
+    let after = suffix.split(separator: ".").count
+    let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+    let guess: String
+    if parts.count > before + after {
+      guess = parts[before..<(parts.count - after)].joined(separator: ".")
+    } else if parts.count > before {
+      guess = String(parts[before])
+    } else {
+      guess = "NAME"
+    }
+    return prefix + guess + suffix
+  }
+}

@@ -1,0 +1,196 @@
+import CellaAPI
+
+/// The config keys of guests and profiles: the one table of them, and their validation.
+public enum ConfigKeys {
+  /// Every key, in the order `cella config keys` shows them.
+  public static let all: [ConfigKey] = [
+    ConfigKey(
+      "limits.cpu", "cores", doc: "CPU time as cores, fractional (0.5 = half of one core per 100 ms); 0.01 to 10000",
+      check: { ConfigValues.cpuQuota($0) == nil ? "\(q($0)) is not a number of cores from 0.01 to 10000" : nil }),
+    ConfigKey(
+      "limits.cpu.weight", "integer", doc: "CPU weight against other guests when the host is busy, 1 to 10000",
+      check: { integer($0, 1...10_000) }),
+    ConfigKey(
+      "limits.memory", "size", doc: "Memory limit (512MiB, 1GiB, 1G = 1GiB, 1GB = 10^9, or bytes); OOM kill above it",
+      check: { size($0, 1...UInt64(Int64.max)) }),
+    ConfigKey(
+      "limits.pids", "integer", doc: "Most processes and threads at once, 1 or more",
+      check: { integer($0, 1...Int64(Int32.max)) }),
+    ConfigKey(
+      "environment.<NAME>", "string", kinds: [.container], doc: "Environment variable NAME of the guest's init",
+      name: { ConfigValues.isEnvironmentName($0) ? nil : "\(q($0)) is not an environment variable name" },
+      check: { $0.utf8.contains(0) ? "the value contains a NUL byte" : nil }),
+    ConfigKey(
+      "hostname", "dns-name", doc: "The guest's hostname (default: its name)",
+      check: {
+        ConfigValues.isHostname($0)
+          ? nil : "\(q($0)) is not a DNS name of at most \(ConfigValues.maxHostname) characters"
+      }),
+    ConfigKey(
+      "boot.autostart", "bool", default: "false", doc: "Start the guest when the daemon starts",
+      check: { bool($0) }),
+    ConfigKey(
+      "boot.autostart.priority", "integer", default: "0", doc: "Autostart order: higher starts first",
+      check: { integer($0, Int64(Int32.min)...Int64(Int32.max)) }),
+    ConfigKey(
+      "boot.autostart.delay", "seconds", default: "0", doc: "Seconds to wait after autostarting this guest",
+      check: { seconds($0) }),
+    ConfigKey(
+      "boot.restart", "restart-policy", default: "no",
+      doc: "When the daemon restarts a guest that ended by itself: no, on-failure, on-failure:N or always",
+      check: { RestartPolicy($0) == nil ? "\(q($0)) is not no, on-failure, on-failure:N or always" : nil }),
+    ConfigKey(
+      "boot.stop.timeout", "seconds", default: "10", doc: "Seconds `cella stop` waits for the guest before SIGKILL",
+      check: { seconds($0) }),
+    ConfigKey(
+      "boot.stop.signal", "signal", kinds: [.container],
+      doc: "The signal `cella stop` sends the guest's init (default: the image's, else SIGTERM)",
+      check: { ConfigValues.signal($0) == nil ? "\(q($0)) is not a signal name or number" : nil }),
+    ConfigKey(
+      "security.profile", "seccomp-profile", kinds: [.container], default: "default",
+      doc: "Seccomp filter: default, strict (Profiles/seccomp/strict.json) or the path of an OCI seccomp JSON file",
+      check: { text in
+        if text == "default" || text == "strict" { return nil }
+        do throws(HostError) {
+          _ = try ConfigValues.seccompProfile(at: text)
+          return nil
+        } catch { return error.message }
+      }),
+    ConfigKey(
+      "security.userns", "bool", kinds: [.container], default: "false",
+      doc: "Run the guest in a user namespace: its root is a host uid range of its own",
+      check: { bool($0) }),
+    ConfigKey(
+      "disk.<NAME>.source", "host-directory", doc: "Host directory bound into the guest as disk NAME",
+      name: diskName, check: { ConfigValues.hostDirectoryProblem($0) }),
+    ConfigKey(
+      "disk.<NAME>.path", "guest-path", doc: "Where disk NAME appears in the guest (an absolute path)",
+      name: diskName, check: { ConfigValues.guestPathProblem($0) }),
+    ConfigKey(
+      "disk.<NAME>.readonly", "bool", default: "false", doc: "Bind disk NAME read-only", name: diskName,
+      check: { bool($0) }),
+    ConfigKey(
+      "console.buffer", "size", default: "1MiB", doc: "Console history kept per guest (console.log), 4KiB to 64MiB",
+      check: { size($0, consoleBuffer) }),
+  ]
+
+  /// The sizes `console.buffer` may take.
+  public static let consoleBuffer: ClosedRange<UInt64> = 4 << 10...64 << 20
+
+  /// The row of `key` (a plain key or an instance of a pattern), refusing unknown keys with the
+  /// nearest known one, and pattern instances whose NAME is not valid.
+  public static func row(of key: String) throws(HostError) -> ConfigKey {
+    if let row = all.first(where: { !$0.isPattern && $0.name == key }) { return row }
+    for row in all {
+      guard let name = row.patternName(in: key) else { continue }
+      if let problem = row.nameProblem?(name) { throw HostError(.invalidArgument, "\(key): \(problem)") }
+      return row
+    }
+    if let near = suggestion(for: key) {
+      throw HostError(.invalidArgument, "unknown key \(q(key)): did you mean \(q(near))?")
+    }
+    throw HostError(.invalidArgument, "unknown key \(q(key)): `cella config keys` lists the keys")
+  }
+
+  /// Checks one key and its value, as `config set` and `profile set` do; a `kind` also refuses keys
+  /// that do not apply to that kind of guest (profiles pass nil: they may serve either kind).
+  public static func validate(key: String, value: String, kind: GuestKind? = .container) throws(HostError) {
+    let row = try row(of: key)
+    if let kind, !row.kinds.contains(kind) {
+      let kinds = row.kinds.map(\.rawValue).sorted().joined(separator: ", ")
+      throw HostError(.invalidArgument, "\(key): applies to \(kinds) guests, not \(kind.rawValue)")
+    }
+    if let problem = row.valueProblem(value) { throw HostError(.invalidArgument, "\(key): \(problem)") }
+  }
+
+  /// Checks every key of a map (in sorted order, so the first problem is always the same one), then
+  /// the rules across keys: a disk needs both source and path, no two disks share a path.
+  public static func validate(_ config: [String: String], kind: GuestKind? = .container) throws(HostError) {
+    for key in config.keys.sorted() { try validate(key: key, value: config[key]!, kind: kind) }
+    _ = try disks(of: config)
+  }
+
+  /// The disks of an already key-checked map, sorted by name; the cross-key rules throw here.
+  public static func disks(of config: [String: String]) throws(HostError) -> [GuestDisk] {
+    var names = Set<String>()
+    for key in config.keys where key.hasPrefix("disk.") {
+      for row in all where row.name.hasPrefix("disk.") {
+        if let name = row.patternName(in: key) { names.insert(name) }
+      }
+    }
+    var disks: [GuestDisk] = []
+    var byPath: [String: String] = [:]
+    for name in names.sorted() {
+      guard let source = config["disk.\(name).source"] else {
+        throw HostError(.invalidArgument, "disk.\(name).source: missing; disk \(q(name)) needs a source and a path")
+      }
+      guard let path = config["disk.\(name).path"] else {
+        throw HostError(.invalidArgument, "disk.\(name).path: missing; disk \(q(name)) needs a source and a path")
+      }
+      let clean = ConfigValues.cleanAbsolutePath(path) ?? path
+      if let other = byPath[clean] {
+        throw HostError(.invalidArgument, "disk.\(name).path: \(q(path)) is the path of disk \(q(other)) too")
+      }
+      byPath[clean] = name
+      let readonly = config["disk.\(name).readonly"].flatMap(ConfigValues.bool) ?? false
+      disks.append(GuestDisk(name: name, source: source, path: clean, readonly: readonly))
+    }
+    return disks
+  }
+
+  /// The known key (a pattern spelled with the key's own NAME) nearest to `key`, when one is near.
+  public static func suggestion(for key: String) -> String? {
+    var best: (String, Int)?
+    let lower = key.lowercased()
+    for row in all {
+      let candidate = row.candidate(for: key)
+      let d = EditDistance.between(lower, candidate.lowercased())
+      if best == nil || d < best!.1 { best = (candidate, d) }
+    }
+    guard let (candidate, d) = best, d <= max(2, min(4, key.count / 3)) else { return nil }
+    return candidate
+  }
+
+  /// The default of a plain key, nil when it has none.
+  public static func defaultValue(of key: String) -> String? {
+    all.first { $0.name == key }?.defaultValue
+  }
+
+  private static func q(_ s: String) -> String { ConfigValues.quote(s) }
+
+  private static func integer(_ text: String, _ range: ClosedRange<Int64>) -> String? {
+    guard ConfigValues.integer(text, in: range) == nil else { return nil }
+    if range.upperBound >= Int64(Int32.max) {
+      return range.lowerBound <= Int64(Int32.min)
+        ? "\(q(text)) is not an integer" : "\(q(text)) is not an integer of \(range.lowerBound) or more"
+    }
+    return "\(q(text)) is not an integer from \(range.lowerBound) to \(range.upperBound)"
+  }
+
+  private static func seconds(_ text: String) -> String? {
+    ConfigValues.integer(text, in: 0...Int64(Int32.max)) == nil
+      ? "\(q(text)) is not a number of seconds (0 or more)" : nil
+  }
+
+  private static func bool(_ text: String) -> String? {
+    ConfigValues.bool(text) == nil ? "\(q(text)) is not true or false" : nil
+  }
+
+  private static func size(_ text: String, _ range: ClosedRange<UInt64>) -> String? {
+    guard let n = ByteSize.parse(text) else {
+      return "\(q(text)) is not a size (like 512MiB, 1GiB, 1G or a number of bytes)"
+    }
+    guard range.contains(n) else {
+      if range.upperBound >= UInt64(Int64.max) { return "\(q(text)) is not more than 0 bytes" }
+      return "\(q(text)) is outside \(ByteSize.format(range.lowerBound)) to \(ByteSize.format(range.upperBound))"
+    }
+    return nil
+  }
+
+  private static let diskName: @Sendable (String) -> String? = { name in
+    do throws(HostError) {
+      try Names.check(name, as: "disk")
+      return nil
+    } catch { return error.message }
+  }
+}

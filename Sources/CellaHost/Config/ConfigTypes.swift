@@ -1,0 +1,61 @@
+/// `boot.restart`: what the daemon does when a guest's init ends without `cella stop`.
+public enum RestartPolicy: Sendable, Equatable {
+  /// Leave it stopped.
+  case no
+  /// Restart it when it exited non-zero or was killed; at most `maxRetries` times in a row when given.
+  case onFailure(maxRetries: Int?)
+  /// Restart it however it ended.
+  case always
+
+  /// Parses `no`, `on-failure`, `on-failure:N` (N ≥ 1) or `always`.
+  public init?(_ text: String) {
+    switch text {
+    case "no": self = .no
+    case "always": self = .always
+    case "on-failure": self = .onFailure(maxRetries: nil)
+    default:
+      guard text.hasPrefix("on-failure:"),
+        let n = ConfigValues.integer(String(text.dropFirst("on-failure:".count)), in: 1...1_000_000)
+      else { return nil }
+      self = .onFailure(maxRetries: Int(n))
+    }
+  }
+}
+
+/// `security.profile`: the seccomp filter of a guest.
+public enum SecurityProfile: Sendable, Equatable {
+  /// The runtime's default profile (Profiles/seccomp/default.json).
+  case `default`
+  /// Profiles/seccomp/strict.json: the default minus what services rarely need.
+  case strict
+  /// An OCI `linux.seccomp` JSON file on the host, read at each start.
+  case file(String)
+
+  /// `default`, `strict`, or anything else as a path (checked by the key table).
+  public init(_ text: String) {
+    switch text {
+    case "default": self = .default
+    case "strict": self = .strict
+    default: self = .file(text)
+    }
+  }
+}
+
+/// One `disk.NAME.*` group: a host directory bound into the guest.
+public struct GuestDisk: Sendable, Equatable {
+  /// NAME in `disk.NAME.*`.
+  public var name: String
+  /// The host directory (`disk.NAME.source`).
+  public var source: String
+  /// Where it appears in the guest (`disk.NAME.path`).
+  public var path: String
+  /// Bound read-only (`disk.NAME.readonly`).
+  public var readonly: Bool
+
+  public init(name: String, source: String, path: String, readonly: Bool) {
+    self.name = name
+    self.source = source
+    self.path = path
+    self.readonly = readonly
+  }
+}
