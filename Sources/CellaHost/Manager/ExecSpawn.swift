@@ -1,7 +1,9 @@
 import CShims
 import CellaAPI
 import CellaSys
+import CellaErrors
 import Foundation
+import Glibc
 
 /// `cella-runtime exec` with pipes for stdio: the daemon keeps the other ends.
 enum ExecPipes {
@@ -9,14 +11,14 @@ enum ExecPipes {
     var inPipe: [Int32] = [-1, -1]
     var outPipe: [Int32] = [-1, -1]
     var errPipe: [Int32] = [-1, -1]
-    guard pipe2(&inPipe, O_CLOEXEC) == 0 else { throw HostError("pipe", path: "exec stdin", errno: errno) }
-    guard pipe2(&outPipe, O_CLOEXEC) == 0 else {
+    guard cella_pipe2(&inPipe, O_CLOEXEC) == 0 else { throw HostError("pipe", path: "exec stdin", errno: errno) }
+    guard cella_pipe2(&outPipe, O_CLOEXEC) == 0 else {
       let e = errno
       close(inPipe[0])
       close(inPipe[1])
       throw HostError("pipe", path: "exec stdout", errno: e)
     }
-    guard pipe2(&errPipe, O_CLOEXEC) == 0 else {
+    guard cella_pipe2(&errPipe, O_CLOEXEC) == 0 else {
       let e = errno
       for fd in inPipe + outPipe { close(fd) }
       throw HostError("pipe", path: "exec stderr", errno: e)
@@ -62,7 +64,7 @@ enum ExecTerminal {
     let devnull = open("/dev/null", O_RDWR | O_CLOEXEC)
     defer { close(devnull) }
     var errPipe: [Int32] = [-1, -1]
-    guard pipe2(&errPipe, O_CLOEXEC) == 0 else { throw HostError("pipe", path: "exec stderr", errno: errno) }
+    guard cella_pipe2(&errPipe, O_CLOEXEC) == 0 else { throw HostError("pipe", path: "exec stderr", errno: errno) }
     let pid: Int32
     do {
       pid = try Spawn.start(
@@ -85,7 +87,7 @@ enum ExecTerminal {
       let r = poll(&fds, 2, left)
       if r < 0 { if errno == EINTR { continue } else { break } }
       if fds[0].revents != 0 {
-        let conn = accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+        let conn = cella_accept4(listener, Int32(SOCK_CLOEXEC.rawValue))
         if conn >= 0 {
           var buf = [UInt8](repeating: 0, count: 4096)
           var fd: Int32 = -1

@@ -23,13 +23,13 @@ extension Manager {
     let paths = layout.guest(name)
     let lock = try GuestLock(paths)
     for (key, value) in replace.config.sorted(by: { $0.key < $1.key }) {
-      do { try ConfigKeys.validate(key: key, value: value) } catch { throw HostError("guest \"\(name)\"", error) }
+      do { try ConfigKeys.validate(key: key, value: value, kind: record.kind) } catch { throw HostError("guest \"\(name)\"", error) }
     }
     record.config = replace.config
     let effective = try effectiveConfig(of: record)
     let image = try images.record(record.image)
     _ = try spec(for: record, image: image, effective: effective, paths: paths)
-    try record.save(paths)
+    try record.write(to: paths.record)
     _ = consume lock
     log.info("guest \(name): configuration changed")
     return GuestConfig(config: record.config, effectiveConfig: try effectiveMap(of: record))
@@ -53,16 +53,31 @@ extension Manager {
     -> EffectiveConfig
   {
     let map = try effectiveMap(of: record, replacing: profile)
-    do { return try EffectiveConfig(map) } catch { throw HostError("guest \"\(record.name)\"", error) }
+    do { return try EffectiveConfig(map, kind: record.kind) } catch {
+      throw HostError("guest \"\(record.name)\"", error)
+    }
   }
 
   /// The OCI config.json a guest starts with.
-  func spec(for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths)
-    throws(HostError) -> [UInt8]
-  {
-    try GuestSpec.json(
-      name: record.name, image: image.process, imageRootfs: images.rootfs(record.image), command: record.command,
-      config: effective, rootfs: paths.rootfs, cgroupsPath: options.cgroupParent + "/" + record.name,
-      uids: UidAllocator(layout: layout))
+  /// Without `allocate` (a check at create or config time) a userns guest gets a stand-in id range.
+  func spec(
+    for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths, allocate: Bool = false
+  ) throws(HostError) -> [UInt8] {
+    var range: IDRange?
+    if effective.userns {
+      let uids = UidAllocator(layout: layout)
+      if !allocate {
+        range = IDRange(first: uids.first, count: uids.size)
+      } else if let known = try uids.range(of: record.name) {
+        range = known
+      } else {
+        range = try uids.allocate(for: record.name)
+      }
+    }
+    return try GuestSpec.json(
+      GuestSpec.Input(
+        name: record.name, process: image.process, command: record.command, config: effective, rootfs: paths.rootfs,
+        lookupRoot: images.rootfs(record.image), cgroupsPath: options.cgroupParent + "/" + record.name,
+        idRange: range))
   }
 }

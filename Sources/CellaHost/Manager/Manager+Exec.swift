@@ -75,11 +75,12 @@ extension Manager {
     guard parts.count == 1, !parts[0].isEmpty else {
       throw HostError(.invalidArgument, "--user: \"\(user)\" is not a user name or uid[:gid]")
     }
-    let rootfs = layout.guest(guest).rootfs
-    guard let entry = try? PasswdFile.lookup(user: parts[0], rootfs: rootfs) else {
-      throw HostError(.notFound, "--user: guest \"\(guest)\" has no user \"\(parts[0])\" in /etc/passwd")
+    do {
+      let user = try ImageUser.resolve(parts[0], root: layout.guest(guest).rootfs, guest: guest)
+      return "\(user.uid):\(user.gid)"
+    } catch {
+      throw HostError(.invalidArgument, "--user: \(error.message)")
     }
-    return "\(entry.uid):\(entry.gid)"
   }
 
   /// `cella enter`: bash when the guest has it, else sh; as a login shell.

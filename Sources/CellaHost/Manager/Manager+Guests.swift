@@ -50,13 +50,13 @@ extension Manager {
         if errno == EEXIST { throw HostError(.alreadyExists, "guest \"\(request.name)\" already exists") }
         throw HostError("mkdir", path: paths.dir, errno: errno)
       }
-      do {
+      do throws(HostError) {
         for dir in [paths.upper, paths.work, paths.rootfs, paths.bundle] where mkdir(dir, 0o755) != 0 {
           throw HostError("mkdir", path: dir, errno: errno)
         }
         try GuestState().save(paths)
         // guest.yaml last: a directory without it is a create that never finished.
-        try record.save(paths)
+        try record.write(to: paths.record)
       } catch {
         try? FileIO.removeTree(paths.dir)
         throw error
@@ -92,7 +92,7 @@ extension Manager {
     if !manual && !state.restartPending { return }
     let effective = try effectiveConfig(of: record)
     let image = try images.record(record.image)
-    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths)
+    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths, allocate: true)
     state.status = .starting
     state.mounted = true
     state.error = nil
@@ -121,13 +121,15 @@ extension Manager {
         // Ended already: the supervisor will not report it, so finish it here.
         finishLocked(name, paths, &state)
       }
-    } catch {
+    } catch let error as HostError {
       if lifecycle.store.exists(name) { try? lifecycle.delete(id: name, force: true) }
       try? Overlay.unmount(paths)
       state = GuestState(lastExit: state.lastExit, restartCount: state.restartCount)
       try? state.save(paths)
       log.warning("guest \(name): start failed: \(error.message)")
       throw error
+    } catch {
+      throw HostError(.internal, "guest \"\(name)\": start: \(error)")
     }
     _ = consume lock
     log.info("guest \(name): started (init pid \(state.initPID ?? 0))")
@@ -223,7 +225,7 @@ extension Manager {
     guard !Overlay.isMounted(paths.rootfs) else {
       throw HostError(.system, "guest \"\(name)\": its root is still mounted at \(paths.rootfs)")
     }
-    try? UidAllocator(layout: layout).release(guest: name)
+    try? UidAllocator(layout: layout).free(name)
     // Renamed away first: a guest half-removed by a crash must not look like a guest.
     let doomed = layout.guests + "/.deleting-\(name)-\(UInt32.random(in: 0...UInt32.max))"
     if rename(paths.dir, doomed) != 0 { throw HostError("rename", path: paths.dir, errno: errno) }
@@ -331,6 +333,6 @@ extension Manager {
     try Names.check(name, as: "guest")
     let paths = layout.guest(name)
     guard FileIO.exists(paths.record) else { throw HostError(.notFound, "guest \"\(name)\" does not exist") }
-    return try GuestRecord.load(paths)
+    return try GuestRecord.read(paths.record)
   }
 }

@@ -12,7 +12,8 @@ extension Manager {
   }
 
   public func createProfile(_ request: CreateProfileRequest) throws -> ProfileInfo {
-    let record = try profiles.create(name: request.name, description: request.description, config: request.config ?? [:])
+    let record = ProfileRecord(name: request.name, description: request.description, config: request.config ?? [:])
+    try profiles.create(record)
     log.info("profile \(request.name): created")
     return record.info(usedBy: [])
   }
@@ -29,12 +30,11 @@ extension Manager {
     try Names.check(name, as: "profile")
     let users = profileUsers()[name] ?? []
     // Every guest that takes this profile must still have a valid configuration with the new keys.
-    let record = try profiles.replace(name: name, config: replace.config) { (candidate) throws(HostError) in
-      for guest in users {
-        let g = try loadRecord(guest)
-        _ = try effectiveConfig(of: g, replacing: candidate)
-      }
-    }
+    try ConfigKeys.validate(replace.config, kind: nil)
+    var candidate = try profiles.get(name)
+    candidate.config = replace.config
+    for guest in users { _ = try effectiveConfig(of: try loadRecord(guest), replacing: candidate) }
+    let record = try profiles.replace(name, config: replace.config)
     log.info("profile \(name): changed")
     return record.info(usedBy: users)
   }

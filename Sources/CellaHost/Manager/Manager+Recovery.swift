@@ -69,7 +69,7 @@ extension Manager {
     let manager = self
     DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
       do { try manager.start(name, manual: false) } catch {
-        manager.log.warning("guest \(name): restart failed: \(error.message)")
+        manager.log.warning("guest \(name): restart failed: \(error)")
       }
     }
   }
@@ -85,7 +85,7 @@ extension Manager {
       let paths = layout.guest(name)
       let state = (try? GuestState.load(paths)) ?? GuestState()
       if KeeperLink.isAlive(paths: paths) || state.lastExit?.reason == .stopped { continue }
-      candidates.append((name, effective.autostartPriority, effective.autostartDelay))
+      candidates.append((name, effective.priority, Double(effective.delay)))
     }
     candidates.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name < $1.name }
     for c in candidates {

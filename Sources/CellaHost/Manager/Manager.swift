@@ -41,7 +41,7 @@ public final class Manager: CellaService {
     self.lifecycle = Lifecycle(store: StateStore(root: layout.runtimeRoot), log: Logger())
     self.supervisor = Supervisor()
     try profiles.ensureDefault()
-    ImageStore.removeLeftovers(layout: layout)
+    try ImageStore.removeLeftovers(layout: layout)
   }
 
   public func daemonInfo() -> DaemonInfo {

@@ -23,7 +23,7 @@ enum Overlay {
   /// the guest from stopping).
   static func unmount(_ paths: GuestPaths) throws(HostError) {
     while isMounted(paths.rootfs) {
-      if umount2(paths.rootfs, MNT_DETACH) != 0 {
+      if umount2(paths.rootfs, Int32(MNT_DETACH)) != 0 {
         if errno == EINVAL || errno == ENOENT { return }
         throw HostError("unmount", path: paths.rootfs, errno: errno)
       }

@@ -1,37 +1,42 @@
+import CShims
 import CellaSys
 import Foundation
 import Glibc
 import Synchronization
 
-/// Watches every running guest's keeper through a pidfd in one epoll set on one thread, and reports
-/// each keeper's end once. The keepers are not the daemon's children (they outlive it), so a pidfd is
-/// the only way to wait for them without polling.
+/// Watches every running guest's keeper through a pidfd on one thread, and reports each keeper's end
+/// once. The keepers are not the daemon's children (they outlive it), so a pidfd is the only way to
+/// wait for them without polling. A pipe wakes the thread when the set changes.
 final class Supervisor: Sendable {
-  private let epoll: Int32
   /// pidfd → guest name.
   private let watched = Mutex<[Int32: String]>([:])
+  private let wakeRead: Int32
+  private let wakeWrite: Int32
 
   init() {
-    epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+    var ends: [Int32] = [-1, -1]
+    _ = cella_pipe2(&ends, O_CLOEXEC | O_NONBLOCK)
+    wakeRead = ends[0]
+    wakeWrite = ends[1]
   }
 
   /// Starts the watching thread; `ended` runs on a global queue for each keeper that ends.
   func start(_ ended: @escaping @Sendable (String) -> Void) {
-    let epoll = self.epoll
-    let watched = self.watched
-    Thread.detachNewThread {
-      var events = [epoll_event](repeating: epoll_event(), count: 64)
+    let wake = wakeRead
+    Thread.detachNewThread { [self] in
+      var drain = [UInt8](repeating: 0, count: 256)
       while true {
-        let n = epoll_wait(epoll, &events, Int32(events.count), -1)
+        var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        fds += watched.withLock { $0.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) } }
+        let n = poll(&fds, nfds_t(fds.count), -1)
         if n < 0 {
           if errno == EINTR { continue }
           return
         }
-        for i in 0..<Int(n) {
-          let fd = events[i].data.fd
-          let name = watched.withLock { $0.removeValue(forKey: fd) }
-          epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
-          close(fd)
+        if fds[0].revents != 0 { while read(wake, &drain, drain.count) > 0 {} }
+        for p in fds.dropFirst() where p.revents != 0 {
+          let name = watched.withLock { $0.removeValue(forKey: p.fd) }
+          close(p.fd)
           if let name { DispatchQueue.global().async { ended(name) } }
         }
       }
@@ -46,14 +51,8 @@ final class Supervisor: Sendable {
     if let startTime, ProcStat.read(pid)?.startTime != startTime { return false }
     let raw = fd.release()
     watched.withLock { $0[raw] = name }
-    var ev = epoll_event()
-    ev.events = EPOLLIN.rawValue
-    ev.data.fd = raw
-    if epoll_ctl(epoll, EPOLL_CTL_ADD, raw, &ev) != 0 {
-      _ = watched.withLock { $0.removeValue(forKey: raw) }
-      close(raw)
-      return false
-    }
+    var one: UInt8 = 1
+    _ = write(wakeWrite, &one, 1)
     return true
   }
 
