@@ -54,7 +54,7 @@ let package = Package(
     .target(
       name: "CellaDaemon",
       dependencies: [
-        "CellaAPI", "CellaHost", "CellaErrors",
+        "CellaAPI", "CellaHost", "CellaErrors", "CellaSys",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -64,7 +64,7 @@ let package = Package(
     .executableTarget(
       name: "cella",
       dependencies: [
-        "CellaAPI", "CellaClient", "CellaDaemon", "CellaErrors",
+        "CellaAPI", "CellaClient", "CellaDaemon", "CellaErrors", "CellaSys",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // The per-guest parent, subreaper and console holder; small on purpose (no Foundation).
@@ -75,6 +75,8 @@ let package = Package(
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
+    .testTarget(
+      name: "CellaDaemonTests", dependencies: ["CellaDaemon", "CellaClient", "CellaAPI", "CellaErrors", "CellaSys"]),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
     .testTarget(name: "CellaOCITests", dependencies: ["CellaOCI"]),
     .testTarget(name: "CellaRuntimeTests", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaSys"]),

@@ -21,6 +21,8 @@ public final class Manager: CellaService {
   let execSessions = Mutex<[String: PendingExec]>([:])
   /// Held while a guest takes an image or an image is deleted, so a guest never loses its image.
   let imageUse = Mutex<Void>(())
+  /// The store's daemon lock, held (open) for the manager's life.
+  let daemonLock: Int32
 
   /// Opens (and if needed makes) the store, then finishes or rolls back whatever a previous daemon left
   /// midway and re-adopts the guests that kept running. Autostart runs afterwards (`startSupervision`).
@@ -31,6 +33,15 @@ public final class Manager: CellaService {
     for dir in [layout.root, layout.images, layout.profiles, layout.guests, layout.runtimeRoot] {
       if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw HostError("mkdir", path: dir, errno: errno) }
     }
+    // One daemon per store: two would each re-adopt, restart and finish the same guests.
+    let lockPath = layout.root + "/daemon.lock"
+    let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+    guard lockFD >= 0 else { throw HostError("open", path: lockPath, errno: errno) }
+    guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+      close(lockFD)
+      throw HostError(.invalidState, "another cella daemon uses the state directory \(layout.root)")
+    }
+    self.daemonLock = lockFD
     for tool in [options.runtimePath, options.keeperPath] where access(tool, X_OK) != 0 {
       throw HostError(.notFound, "\(tool): not an executable (build it, or set \(ManagerOptions.runtimeVariable)/\(ManagerOptions.keeperVariable))")
     }

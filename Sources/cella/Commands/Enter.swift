@@ -1,0 +1,12 @@
+import ArgumentParser
+import CellaAPI
+
+struct Enter: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "A login shell in a running guest, on a new pseudo-terminal.")
+  @Argument var name: String
+
+  func run() throws {
+    throw try Exec.run(name, ExecRequest(command: [], tty: true, login: true))
+  }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import CellaAPI
+
+struct List: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List the guests.")
+  @Option(help: "table or json.")
+  var format: OutputFormat = .table
+
+  func run() throws {
+    let guests: [GuestSummary] = try CLI.client.get(Endpoints.guests)
+    switch format {
+    case .json: try Output.json(guests)
+    case .table:
+      Output.table(
+        ["NAME", "STATUS", "KIND", "IMAGE", "PID"],
+        guests.map { [$0.name, $0.status.rawValue, $0.kind.rawValue, $0.image ?? "-", $0.pid.map(String.init) ?? "-"] })
+    }
+  }
+}
