@@ -1,7 +1,7 @@
 import CShims
 import CellaAPI
-import CellaSys
 import CellaErrors
+import CellaSys
 import Foundation
 import Glibc
 
@@ -77,7 +77,10 @@ enum ExecTerminal {
     }
     close(errPipe[1])
     // Wait for the master, or for the runtime to fail (its stderr closes when it exits).
-    var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+    var fds = [
+      pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+      pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0),
+    ]
     var master: Int32 = -1
     var errText = [UInt8]()
     let deadline = Date().addingTimeInterval(30)

@@ -23,7 +23,9 @@ extension Manager {
     let paths = layout.guest(name)
     let lock = try GuestLock(paths)
     for (key, value) in replace.config.sorted(by: { $0.key < $1.key }) {
-      do { try ConfigKeys.validate(key: key, value: value, kind: record.kind) } catch { throw HostError("guest \"\(name)\"", error) }
+      do { try ConfigKeys.validate(key: key, value: value, kind: record.kind) } catch {
+        throw HostError("guest \"\(name)\"", error)
+      }
     }
     record.config = replace.config
     let effective = try effectiveConfig(of: record)

@@ -103,7 +103,9 @@ extension Manager {
     try state.save(paths)
     do {
       try Overlay.mount(lower: images.rootfs(record.image), paths: paths)
-      if mkdir(paths.bundle, 0o755) != 0 && errno != EEXIST { throw HostError("mkdir", path: paths.bundle, errno: errno) }
+      if mkdir(paths.bundle, 0o755) != 0 && errno != EEXIST {
+        throw HostError("mkdir", path: paths.bundle, errno: errno)
+      }
       do {
         try FileIO.writeAtomically(directory: paths.bundle, name: "config.json", specBytes, durable: false)
       } catch { throw HostError("write", path: paths.bundle + "/config.json", errno: error.errno) }

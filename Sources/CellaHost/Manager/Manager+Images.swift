@@ -17,7 +17,8 @@ extension Manager {
     case .busybox: record = try images.buildBusybox(name: request.name)
     case .debian: record = try images.buildDebian(name: request.name, suite: request.suite)
     case .oci, .dockerArchive:
-      throw HostError(.invalidArgument, "image build: source \(request.source.rawValue) is imported, not built (cella image import)")
+      throw HostError(
+        .invalidArgument, "image build: source \(request.source.rawValue) is imported, not built (cella image import)")
     }
     log.info("image \(request.name): built (\(request.source.rawValue))")
     return record.info(usedBy: [])

@@ -21,22 +21,57 @@ extension Manager {
         log.info("guest \(name): re-adopted (keeper \(pid))")
         return
       }
-      // A keeper whose pid was never recorded (the daemon died between spawn and save): wait for it
-      // by its lock in the background, then finish.
+      // A keeper whose pid was never recorded (the daemon died between spawn and save): adopt it once
+      // its guest runs, or finish it when it gives up.
+      _ = consume lock
       let manager = self
-      Thread.detachNewThread {
-        while KeeperLink.isAlive(paths: paths) { usleep(100_000) }
-        manager.keeperEnded(name)
-      }
+      Thread.detachNewThread { manager.adoptUnrecordedKeeper(name) }
       return
     }
     if state.status != .stopped || state.mounted || KeeperLink.readExit(paths: paths) != nil {
       let before = state.status
       let exit = finishLocked(name, paths, &state)
-      log.info("guest \(name): ended while no daemon watched (\(exit?.reason.rawValue ?? "rolled back from \(before.rawValue)"))")
+      log.info(
+        "guest \(name): ended while no daemon watched (\(exit?.reason.rawValue ?? "rolled back from \(before.rawValue)"))"
+      )
       if let exit { scheduleRestartIfNeeded(name, paths, &state, exit) }
     }
     _ = consume lock
+  }
+
+  /// Waits until a keeper the last daemon spawned but never recorded has its guest running (its pid
+  /// from the keeper socket's peer credentials, init's from the runtime), then watches it; a keeper
+  /// that ends first is finished like any other.
+  func adoptUnrecordedKeeper(_ name: String) {
+    let paths = layout.guest(name)
+    let deadline = Date().addingTimeInterval(Double(keeper.resultTimeout) + 5)
+    while KeeperLink.isAlive(paths: paths) && Date() < deadline {
+      if let running = try? lifecycle.state(id: name), running.status == "running",
+        let pid = KeeperLink.peerPID(paths: paths), let lock = try? GuestLock(paths),
+        var state = try? GuestState.load(paths)
+      {
+        state.keeperPID = pid
+        state.keeperStartTime = ProcStat.read(pid)?.startTime
+        state.initPID = running.pid
+        state.status = .running
+        state.started = state.started ?? Timestamp.now()
+        try? state.save(paths)
+        if supervisor.watch(name, pid: pid, startTime: state.keeperStartTime) {
+          log.info("guest \(name): adopted a keeper the last daemon left unrecorded (keeper \(pid))")
+          _ = consume lock
+          return
+        }
+        _ = consume lock
+        break
+      }
+      usleep(50_000)
+    }
+    if KeeperLink.isAlive(paths: paths), let pid = KeeperLink.peerPID(paths: paths) {
+      // Still not running after the keeper's own deadline: end it, then finish as a failed start.
+      kill(pid, SIGKILL)
+      while KeeperLink.isAlive(paths: paths) { usleep(20_000) }
+    }
+    keeperEnded(name)
   }
 
   /// A keeper ended: finish the guest's run and apply `boot.restart`.

@@ -43,7 +43,10 @@ public final class Manager: CellaService {
     }
     self.daemonLock = lockFD
     for tool in [options.runtimePath, options.keeperPath] where access(tool, X_OK) != 0 {
-      throw HostError(.notFound, "\(tool): not an executable (build it, or set \(ManagerOptions.runtimeVariable)/\(ManagerOptions.keeperVariable))")
+      throw HostError(
+        .notFound,
+        "\(tool): not an executable (build it, or set \(ManagerOptions.runtimeVariable)/\(ManagerOptions.keeperVariable))"
+      )
     }
     self.images = ImageStore(layout: layout)
     self.profiles = ProfileStore(layout: layout)

@@ -64,7 +64,8 @@ final class ManagerLifecycleTests: XCTestCase {
     XCTAssertEqual(user.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "1000")
     let missing = f.cli(["exec", g, "--", "/no/such/program"])
     XCTAssertEqual(missing.status, 127, "\(missing)")
-    XCTAssertTrue(missing.stderr.contains("no such file or directory") || missing.stderr.contains("not found"), "\(missing)")
+    XCTAssertTrue(
+      missing.stderr.contains("no such file or directory") || missing.stderr.contains("not found"), "\(missing)")
     let notExec = f.cli(["exec", g, "--", "/etc/passwd"])
     XCTAssertEqual(notExec.status, 126, "\(notExec)")
     let stdin = f.cli(["exec", g, "--", "cat"])

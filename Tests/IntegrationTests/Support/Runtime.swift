@@ -115,7 +115,8 @@ enum Spawner {
     var pid: pid_t = 0
     let envp = environment.map { $0.map { strdup($0) } + [nil] }
     defer { envp?.forEach { free($0) } }
-    let rc = envp.map { posix_spawn(&pid, executable, &actions, &attr, argv, $0) }
+    let rc =
+      envp.map { posix_spawn(&pid, executable, &actions, &attr, argv, $0) }
       ?? posix_spawn(&pid, executable, &actions, &attr, argv, environ)
     if rc != 0 { throw HarnessError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
     return SpawnedProcess(pid: pid, stdoutPath: outPath, stderrPath: errPath, arguments: [executable] + arguments)
