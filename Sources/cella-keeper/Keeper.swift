@@ -48,8 +48,9 @@ final class Keeper {
 
   // MARK: - setting up
 
-  /// Everything up to the result line; returns init's pid.
-  func setUp() throws(KeeperError) -> (lock: Int32, listener: Int32, initPID: pid_t) {
+  /// Everything up to the result line; returns keeper.sock's listener and init's pid. keeper.lock stays
+  /// open and locked until the keeper exits (close-on-exec: no child holds it).
+  func setUp() throws(KeeperError) -> (listener: Int32, initPID: pid_t) {
     devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
     if devNull < 0 { throw KeeperError("open /dev/null: \(describe(errno))") }
     let lock = open(Files.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -72,7 +73,7 @@ final class Keeper {
     if signals < 0 { throw KeeperError("signalfd: \(describe(errno))") }
     let listener = try Sockets.listen(Files.socket)
     let initPID = try launch()
-    return (lock, listener, initPID)
+    return (listener, initPID)
   }
 
   /// create (receiving the pty master), then start; reports the result. A runtime failure is reported
@@ -201,6 +202,13 @@ final class Keeper {
       let bytes = frame.encoded
       clients.removeAll { !$0.send(bytes) }
     }
+    func acceptAll() {
+      while true {
+        let fd = Sockets.accept(listener)
+        if fd < 0 { break }
+        clients.append(Client(fd: fd))
+      }
+    }
     func readConsole() {
       while masterOpen {
         let n = read(master, scratch.baseAddress, scratch.count)
@@ -269,13 +277,7 @@ final class Keeper {
           toGuest.removeAll()
         }
       }
-      if fds[1].revents != 0 {
-        while true {
-          let fd = Sockets.accept(listener)
-          if fd < 0 { break }
-          clients.append(Client(fd: fd))
-        }
-      }
+      if fds[1].revents != 0 { acceptAll() }
       if fds[0].revents != 0 {
         reapAll()
         initStatus = takeStatus(initPID)
@@ -290,6 +292,8 @@ final class Keeper {
     } catch {
       die(KeeperError("write \(Files.exit): \(error.message)"))
     }
+    // A client that connected while init was ending still learns how it ended.
+    acceptAll()
     broadcast(StreamFrame(.exit, Array(record.utf8)))
     // Give clients a moment to take the last output; then they are closed whatever they did.
     var rounds = 0

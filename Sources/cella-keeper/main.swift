@@ -10,7 +10,7 @@ do {
   exit(1)
 }
 do {
-  let (_, listener, initPID) = try keeper.setUp()
+  let (listener, initPID) = try keeper.setUp()
   keeper.serve(listener: listener, initPID: initPID)
 } catch {
   keeper.die(error)

@@ -74,6 +74,29 @@ final class ImageImportTests: XCTestCase {
     checkTree(box.store.rootfs("oci"))
   }
 
+  func testLargeGzipLayerStreamsThroughTheDecompressor() throws {
+    // Larger than any pipe or socket buffer on both sides of gzip, so the poll loop must interleave.
+    var rng = SeededRandom(seed: 42)
+    let big = (0..<3_000_000).map { _ in UInt8(truncatingIfNeeded: rng.next(256)) }
+    var layer = TarWriter()
+    layer.add("big.bin", data: big)
+    for i in 0..<200 { layer.file("many/f\(i)", String(repeating: "z", count: i * 50)) }
+    let tar = layer.finished()
+    let config = imageConfig(cmd: ["/bin/sh"], diffIDs: [sha256Hex(tar)])
+    let dir = box.writeLayout("layout", ociLayout(layers: [try gzipped(tar)], config: config))
+    _ = try box.store.importArchive(file: dir, name: "big")
+    let rootfs = box.store.rootfs("big")
+    XCTAssertEqual(FileManager.default.contents(atPath: rootfs + "/big.bin").map { [UInt8]($0) }, big)
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: rootfs + "/many").count, 200)
+  }
+
+  func testRelativeFileIsRefused() {
+    let e = hostError { try self.box.store.importArchive(file: "image.tar", name: "rel") }
+    XCTAssertEqual(e?.kind, .invalidArgument)
+    XCTAssertEqual(
+      e?.message, "image file \"image.tar\" must be an absolute path (the daemon's directory is not yours)")
+  }
+
   func testOCILayoutAsTar() throws {
     let layers = twoLayers()
     let config = imageConfig(cmd: ["/bin/sh"], diffIDs: layers.map(sha256Hex))

@@ -160,6 +160,25 @@ final class KeeperTests: XCTestCase {
     XCTAssertTrue(guest.allSatisfy { $0.hasPrefix("/dev/pts/") }, "init fds: \(guest)")
   }
 
+  func testAKeeperThatNeverReportsIsKilledAfterTheTimeout() throws {
+    try fx.writeBundle(["sleep", "100"])
+    let wedged = fx.tmp + "/wedged-keeper"
+    try "#!/bin/sh\necho $$ > \(fx.tmp)/wedged.pid\nexec sleep 100\n".write(
+      toFile: wedged, atomically: true, encoding: .utf8)
+    chmod(wedged, 0o755)
+    var link = KeeperLink(keeperPath: wedged, runtimePath: fx.runtime, runtimeRoot: fx.runtimeRoot)
+    link.resultTimeout = 1
+    let started = Date()
+    XCTAssertThrowsError(try link.start(id: fx.id, paths: fx.paths, bundle: "bundle", logMax: 4096)) { error in
+      XCTAssertEqual((error as? HostError)?.kind, .system, "\(error)")
+      XCTAssertTrue("\(error)".contains("did not report within 1 s"), "\(error)")
+    }
+    XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+    let pid = Int32(fx.read(fx.tmp + "/wedged.pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    XCTAssertGreaterThan(pid, 0)
+    XCTAssertNotEqual(kill(pid, 0), 0, "the wedged keeper still runs")
+  }
+
   func testSecondKeeperForTheSameGuestRefuses() throws {
     let (_, initPID) = try fx.start("sleep 100")
     XCTAssertThrowsError(try fx.link.start(id: fx.id, paths: fx.paths, bundle: "bundle", logMax: 4096)) { error in

@@ -59,7 +59,11 @@ public struct ImageStore: Sendable {
 
   /// Imports an OCI image layout (directory or tar) or a docker archive.
   public func importArchive(file: String, name: String) throws(HostError) -> ImageRecord {
-    try stage(name) { (rootfs) throws(HostError) in
+    guard file.hasPrefix("/") else {
+      throw HostError(
+        .invalidArgument, "image file \(quote(file)) must be an absolute path (the daemon's directory is not yours)")
+    }
+    return try stage(name) { (rootfs) throws(HostError) in
       let (source, process, warnings) = try ImageImporter(file: file).run(into: rootfs)
       for line in warnings { warn("image \(name): \(file): \(line)") }
       return (source, file, process)

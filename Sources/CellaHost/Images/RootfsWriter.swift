@@ -16,8 +16,16 @@ final class RootfsWriter {
 
   private let root: Int32
   private var written = Set<String>()
-  /// Lines about what was skipped (device nodes).
-  private(set) var warnings: [String] = []
+  private var skippedDevices: [String] = []
+
+  /// Lines about what was skipped: one for all device nodes (a debootstrap tree has dozens).
+  var warnings: [String] {
+    guard !skippedDevices.isEmpty else { return [] }
+    let shown = skippedDevices.prefix(5).map(quote).joined(separator: ", ")
+    let more = skippedDevices.count > 5 ? ", …" : ""
+    let n = skippedDevices.count
+    return ["skipped \(n) device node\(n == 1 ? "" : "s") (the runtime makes /dev): \(shown)\(more)"]
+  }
 
   init(rootfs: String) throws(HostError) {
     root = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -36,7 +44,7 @@ final class RootfsWriter {
     let parentComps = comps.dropLast()
     if name.hasPrefix(".wh.") { return try whiteout(name, parentComps, entry: entry.path) }
     if entry.kind == .charDevice || entry.kind == .blockDevice {
-      warnings.append("skipped device node \(quote(entry.path))")
+      skippedDevices.append(entry.path)
       return
     }
     guard let parent = try openDir(parentComps, create: true, entry: entry.path) else { return }

@@ -19,6 +19,8 @@ struct TarEntry {
 
 /// A streaming tar reader: ustar, GNU long names and links, pax headers (path, linkpath, size, uid,
 /// gid, mtime). Every number is bounded, so no header can make it trap; errors name the entry or offset.
+/// Names are read as UTF-8 (a byte that is not becomes U+FFFD); xattr records (SCHILY.xattr.*) are not
+/// applied, so file capabilities in an image are lost.
 final class TarReader: ByteSource {
   /// The largest entry accepted (a header may claim up to 2^95 bytes).
   static let maxEntrySize: UInt64 = 1 << 40
