@@ -30,14 +30,15 @@ swift test --skip-build 2>&1 | tee "$log"
 status=$?
 summary=$(grep -E "^Test Suite 'All tests' (passed|failed)" -A1 "$log" | grep -E "Executed [0-9]+ test" | tail -1)
 total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-failures=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+failures=$(echo "$summary" | grep -oE "[0-9]+ failures?" | grep -oE "[0-9]+" | head -1)
+skipped=$(echo "$summary" | grep -oE "[0-9]+ tests? skipped" | grep -oE "[0-9]+" | head -1)
 rm -f "$log"
-[ -n "$total" ] || { total=0; failures=1; }
+[ -n "$total" ] && [ -n "$failures" ] || { total=${total:-0}; failures=1; }
 [ "$status" -eq 0 ] || [ "$failures" -gt 0 ] || failures=1
 
 step "leak check"
 Scripts/leak-check.sh "$CELLA_TEST_RUN" || failed=$((failed + 1))
 
 failed=$((failed + failures))
-echo "cella: $((total - failures)) passed, $failed failed"
+echo "cella: $((total - failures - ${skipped:-0})) passed, $failed failed${skipped:+, $skipped skipped}"
 [ "$failed" -eq 0 ]

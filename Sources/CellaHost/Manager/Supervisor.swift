@@ -8,8 +8,8 @@ import Synchronization
 /// once. The keepers are not the daemon's children (they outlive it), so a pidfd is the only way to
 /// wait for them without polling. A pipe wakes the thread when the set changes.
 final class Supervisor: Sendable {
-  /// pidfd → guest name.
-  private let watched = Mutex<[Int32: String]>([:])
+  /// pidfd → guest name and keeper pid.
+  private let watched = Mutex<[Int32: (name: String, pid: Int32)]>([:])
   private let wakeRead: Int32
   private let wakeWrite: Int32
 
@@ -35,9 +35,13 @@ final class Supervisor: Sendable {
         }
         if fds[0].revents != 0 { while read(wake, &drain, drain.count) > 0 {} }
         for p in fds.dropFirst() where p.revents != 0 {
-          let name = watched.withLock { $0.removeValue(forKey: p.fd) }
+          let entry = watched.withLock { $0.removeValue(forKey: p.fd) }
           close(p.fd)
-          if let name { DispatchQueue.global().async { ended(name) } }
+          guard let entry else { continue }
+          // A keeper this daemon spawned is its child until it exits: reap it (one re-adopted from an
+          // earlier daemon is not, and waitpid says ECHILD).
+          _ = waitpid(entry.pid, nil, WNOHANG)
+          DispatchQueue.global().async { ended(entry.name) }
         }
       }
     }
@@ -50,7 +54,7 @@ final class Supervisor: Sendable {
     guard let fd = try? FileDescriptor.pidfd(pid) else { return false }
     if let startTime, ProcStat.read(pid)?.startTime != startTime { return false }
     let raw = fd.release()
-    watched.withLock { $0[raw] = name }
+    watched.withLock { $0[raw] = (name, pid) }
     var one: UInt8 = 1
     _ = write(wakeWrite, &one, 1)
     return true
