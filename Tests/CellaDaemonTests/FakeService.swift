@@ -53,6 +53,8 @@ final class FakeService: CellaService, @unchecked Sendable {
   }
   func guestInfo(_ name: String) throws -> GuestInfo {
     try record("guestInfo(\(name))", "guestInfo")
+    // A slow call: what makes an answer overtake an earlier one if the daemon let requests overlap.
+    if name == "slow" { usleep(300_000) }
     return Self.guest(name)
   }
   func createGuest(_ request: CreateGuestRequest) throws -> GuestInfo {

@@ -90,6 +90,17 @@ final class ImageImportTests: XCTestCase {
     XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: rootfs + "/many").count, 200)
   }
 
+  func testZstdLayerIsDecompressedWithZstd() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/zstd") else { return print("skipped: no zstd") }
+    let layers = twoLayers()
+    let config = imageConfig(cmd: ["/bin/sh"], diffIDs: layers.map(sha256Hex))
+    let zst = try compressed(layers[1], tool: "/usr/bin/zstd", ["-q", "-c"])
+    XCTAssertEqual(Array(zst.prefix(4)), [0x28, 0xb5, 0x2f, 0xfd])
+    let dir = box.writeLayout("layout", ociLayout(layers: [layers[0], zst], config: config))
+    _ = try box.store.importArchive(file: dir, name: "zst")
+    checkTree(box.store.rootfs("zst"))
+  }
+
   func testRelativeFileIsRefused() {
     let e = hostError { try self.box.store.importArchive(file: "image.tar", name: "rel") }
     XCTAssertEqual(e?.kind, .invalidArgument)

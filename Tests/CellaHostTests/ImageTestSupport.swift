@@ -82,10 +82,13 @@ func sha256Hex(_ bytes: [UInt8]) -> String {
 }
 
 /// gzip of bytes (the test's own `gzip -c`).
-func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
+func gzipped(_ bytes: [UInt8]) throws -> [UInt8] { try compressed(bytes, tool: "/bin/gzip", ["-c", "-n"]) }
+
+/// Bytes through a compressor's stdin and stdout.
+func compressed(_ bytes: [UInt8], tool: String, _ args: [String]) throws -> [UInt8] {
   let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/bin/gzip")
-  p.arguments = ["-c", "-n"]
+  p.executableURL = URL(fileURLWithPath: tool)
+  p.arguments = args
   let input = Pipe()
   let output = Pipe()
   p.standardInput = input
