@@ -23,8 +23,8 @@ def sh(*args, check=True, **kw):
     return subprocess.run(list(args), check=check, **kw)
 
 
-def quiet(*args, check=True):
-    return sh(*args, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def quiet(*args, check=True, **kw):
+    return sh(*args, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
 
 
 def timed(f):
