@@ -130,4 +130,28 @@ final class ManagerUsernsTests: XCTestCase {
     XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r)")
     XCTAssertEqual(f.mountsUnder(f.stateDir), [])
   }
+
+  func testAShiftedDiskIsGuestRootsWhileAPlainOneShowsHostRootAsNobody() throws {
+    let dir = f.tmp + "/disk"
+    XCTAssertEqual(mkdir(dir, 0o755), 0)
+    XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/hostfile", contents: Data()))
+    let refused = f.cli([
+      "create", f.name("unx"), "--image", "busybox", "-c", "disk.d.source=\(dir)",
+      "-c", "disk.d.path=/d", "-c", "disk.d.shift=true",
+    ])
+    XCTAssertNotEqual(refused.status, 0, "\(refused)")
+    XCTAssertTrue(refused.stderr.contains("disk.d.shift: needs security.userns=true"), "\(refused)")
+
+    let g = f.name("und")
+    f.ok([
+      "launch", g, "--image", "busybox", "-c", "security.userns=true", "-c", "disk.s.source=\(dir)", "-c",
+      "disk.s.path=/shifted", "-c", "disk.s.shift=true", "-c", "disk.p.source=\(dir)", "-c", "disk.p.path=/plain",
+      "--", "sleep", "1000",
+    ])
+    XCTAssertEqual(run(g, "stat -c %u /shifted/hostfile /plain/hostfile"), "0\n65534")
+    XCTAssertEqual(f.cli(["exec", g, "--", "touch", "/shifted/made"]).status, 0)
+    XCTAssertEqual(owner(dir + "/made"), 0, "guest root writes a shifted disk as host root")
+    XCTAssertNotEqual(f.cli(["exec", g, "--", "touch", "/plain/denied"]).status, 0, "a plain disk is not guest root's")
+    XCTAssertNil(owner(dir + "/denied"))
+  }
 }
