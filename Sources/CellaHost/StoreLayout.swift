@@ -37,6 +37,8 @@ public struct GuestPaths: Sendable, Equatable {
   public var lock: String { dir + "/lock" }
   public var upper: String { dir + "/upper" }
   public var work: String { dir + "/work" }
+  /// A `security.userns` guest's lower layer: its image idmapped onto the guest's host ids.
+  public var lower: String { dir + "/lower" }
   public var rootfs: String { dir + "/rootfs" }
   public var bundle: String { dir + "/bundle" }
   public var consoleLog: String { dir + "/console.log" }

@@ -18,7 +18,7 @@ public struct HostMount: Codable, Sendable, Equatable {
 /// root.path: the runtime clones the tree detached, records the clone, and only then attaches it
 /// (DESIGN.md decision 4). Detaching that bind at delete takes every mount under it along.
 package enum HostRootfs {
-  private static let statxMountID: UInt32 = 0x1000  // STATX_MNT_ID
+  package static let statxMountID: UInt32 = 0x1000  // STATX_MNT_ID
   private static let statxMountIDUnique: UInt32 = 0x4000  // STATX_MNT_ID_UNIQUE
 
   /// Binds `path` onto itself (recursively, then private: nothing mounted under it propagates to the

@@ -70,6 +70,10 @@ public enum ConfigKeys {
       "disk.<NAME>.readonly", "bool", default: "false", doc: "Bind disk NAME read-only", name: diskName,
       check: { bool($0) }),
     ConfigKey(
+      "disk.<NAME>.shift", "bool", kinds: [.container], default: "false",
+      doc: "With security.userns: idmap disk NAME, so guest root owns (and writes as) what host root owns there",
+      name: diskName, check: { bool($0) }),
+    ConfigKey(
       "console.buffer", "size", default: "1MiB", doc: "Console history kept per guest (console.log), 4KiB to 64MiB",
       check: { size($0, consoleBuffer) }),
   ]
@@ -133,7 +137,8 @@ public enum ConfigKeys {
       }
       byPath[clean] = name
       let readonly = config["disk.\(name).readonly"].flatMap(ConfigValues.bool) ?? false
-      disks.append(GuestDisk(name: name, source: source, path: clean, readonly: readonly))
+      let shift = config["disk.\(name).shift"].flatMap(ConfigValues.bool) ?? false
+      disks.append(GuestDisk(name: name, source: source, path: clean, readonly: readonly, shift: shift))
     }
     return disks
   }

@@ -51,11 +51,14 @@ public struct GuestDisk: Sendable, Equatable {
   public var path: String
   /// Bound read-only (`disk.NAME.readonly`).
   public var readonly: Bool
+  /// Idmapped onto a userns guest's host ids (`disk.NAME.shift`).
+  public var shift: Bool
 
-  public init(name: String, source: String, path: String, readonly: Bool) {
+  public init(name: String, source: String, path: String, readonly: Bool, shift: Bool = false) {
     self.name = name
     self.source = source
     self.path = path
     self.readonly = readonly
+    self.shift = shift
   }
 }

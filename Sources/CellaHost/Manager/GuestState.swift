@@ -7,7 +7,8 @@ import Foundation
 struct GuestState: Codable, Equatable, Sendable {
   /// The status last decided (`starting`/`stopping` while an operation runs).
   var status: GuestStatus = .stopped
-  /// The overlay is (or is about to be) mounted on the guest's rootfs: recorded before the mount.
+  /// The overlay is (or is about to be) mounted on the guest's rootfs, and for a `security.userns`
+  /// guest its idmapped lower layer: recorded before either mount (`Overlay.unmount` takes down both).
   var mounted = false
   var keeperPID: Int32?
   var keeperStartTime: UInt64?

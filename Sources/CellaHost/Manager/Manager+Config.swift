@@ -60,26 +60,40 @@ extension Manager {
     }
   }
 
-  /// The OCI config.json a guest starts with.
-  /// Without `allocate` (a check at create or config time) a userns guest gets a stand-in id range.
+  /// The OCI config.json a guest starts with, its userns guest's host ids being `range`.
   func spec(
-    for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths, allocate: Bool = false
+    for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths, range: IDRange?
   ) throws(HostError) -> [UInt8] {
-    var range: IDRange?
-    if effective.userns {
-      let uids = UidAllocator(layout: layout)
-      if !allocate {
-        range = IDRange(first: uids.first, count: uids.size)
-      } else if let known = try uids.range(of: record.name) {
-        range = known
-      } else {
-        range = try uids.allocate(for: record.name)
-      }
-    }
+    try checkOwner(record, range)
     return try GuestSpec.json(
       GuestSpec.Input(
         name: record.name, process: image.process, command: record.command, config: effective, rootfs: paths.rootfs,
         lookupRoot: images.rootfs(record.image), cgroupsPath: options.cgroupParent + "/" + record.name,
         idRange: range))
+  }
+
+  /// The spec as a check at create or config time: a userns guest without a range gets a stand-in.
+  func spec(for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths)
+    throws(HostError) -> [UInt8]
+  {
+    try spec(
+      for: record, image: image, effective: effective, paths: paths,
+      range: try idRange(of: record, effective, allocate: false))
+  }
+
+  /// The host ids of a `security.userns` guest (nil without): its recorded range, else with
+  /// `allocate` (a start) a newly recorded one, else a stand-in for checks.
+  func idRange(of record: GuestRecord, _ effective: EffectiveConfig, allocate: Bool) throws(HostError) -> IDRange? {
+    guard effective.userns else { return nil }
+    let uids = UidAllocator(layout: layout)
+    if let known = try uids.range(of: record.name) { return known }
+    return allocate ? try uids.allocate(for: record.name) : IDRange(first: uids.first, count: uids.size)
+  }
+
+  /// Refuses a `security.userns` other than the one the guest's files were made with.
+  func checkOwner(_ record: GuestRecord, _ range: IDRange?) throws(HostError) {
+    if let problem = Overlay.ownerProblem(layout.guest(record.name), owner: range?.first ?? 0) {
+      throw HostError(.invalidState, "guest \"\(record.name)\": \(problem)")
+    }
   }
 }

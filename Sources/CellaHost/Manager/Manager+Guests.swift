@@ -92,7 +92,8 @@ extension Manager {
     if !manual && !state.restartPending { return }
     let effective = try effectiveConfig(of: record)
     let image = try images.record(record.image)
-    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths, allocate: true)
+    let ids = try idRange(of: record, effective, allocate: true)
+    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths, range: ids)
     state.status = .starting
     state.mounted = true
     state.error = nil
@@ -102,7 +103,7 @@ extension Manager {
     if manual { state.restartCount = 0 }
     try state.save(paths)
     do {
-      try Overlay.mount(lower: images.rootfs(record.image), paths: paths)
+      try Overlay.mount(image: images.rootfs(record.image), paths: paths, idmap: ids)
       if mkdir(paths.bundle, 0o755) != 0 && errno != EEXIST {
         throw HostError("mkdir", path: paths.bundle, errno: errno)
       }
@@ -224,8 +225,8 @@ extension Manager {
     }
     finishLocked(name, paths, &state)
     try Overlay.unmount(paths)
-    guard !Overlay.isMounted(paths.rootfs) else {
-      throw HostError(.system, "guest \"\(name)\": its root is still mounted at \(paths.rootfs)")
+    guard !Overlay.anyMounted(paths) else {
+      throw HostError(.system, "guest \"\(name)\": its root is still mounted at \(paths.rootfs) or \(paths.lower)")
     }
     try? UidAllocator(layout: layout).free(name)
     // Renamed away first: a guest half-removed by a crash must not look like a guest.
@@ -263,7 +264,7 @@ extension Manager {
     unlink(paths.exitFile)
     if let exit { state.lastExit = exit }
     state.status = .stopped
-    state.mounted = Overlay.isMounted(paths.rootfs)
+    state.mounted = Overlay.anyMounted(paths)
     state.keeperPID = nil
     state.keeperStartTime = nil
     state.initPID = nil

@@ -33,7 +33,11 @@ extension Manager {
     try ConfigKeys.validate(replace.config, kind: nil)
     var candidate = try profiles.get(name)
     candidate.config = replace.config
-    for guest in users { _ = try effectiveConfig(of: try loadRecord(guest), replacing: candidate) }
+    for guest in users {
+      let record = try loadRecord(guest)
+      let effective = try effectiveConfig(of: record, replacing: candidate)
+      try checkOwner(record, try idRange(of: record, effective, allocate: false))
+    }
     let record = try profiles.replace(name, config: replace.config)
     log.info("profile \(name): changed")
     return record.info(usedBy: users)

@@ -146,7 +146,7 @@ extension Manager {
       let halfMade = !entry.hasPrefix(".") && !FileIO.exists(paths.record)
       guard halfMade || entry.hasPrefix(".deleting-") else { continue }
       try? Overlay.unmount(paths)
-      if Overlay.isMounted(paths.rootfs) { continue }
+      if Overlay.anyMounted(paths) { continue }
       try? FileIO.removeTree(paths.dir)
       log.info("guest directory \(entry): removed (a create or delete that never finished)")
     }

@@ -30,8 +30,13 @@ public final class Manager: CellaService {
     self.options = options
     self.layout = StoreLayout(root: options.stateDir)
     self.log = log
-    for dir in [layout.root, layout.images, layout.profiles, layout.guests, layout.runtimeRoot] {
-      if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw HostError("mkdir", path: dir, errno: errno) }
+    // Search only for others on the way to guests/: a userns guest's init reaches its root as its own
+    // host ids (each guest's directory lets in only its guest's).
+    for (dir, mode) in [
+      (layout.root, 0o711), (layout.images, 0o700), (layout.profiles, 0o700), (layout.guests, 0o711),
+      (layout.runtimeRoot, 0o700),
+    ] as [(String, mode_t)] where mkdir(dir, mode) != 0 && errno != EEXIST {
+      throw HostError("mkdir", path: dir, errno: errno)
     }
     // One daemon per store: two would each re-adopt, restart and finish the same guests.
     let lockPath = layout.root + "/daemon.lock"

@@ -93,9 +93,15 @@ public enum GuestSpec {
       if let problem = ConfigValues.hostDirectoryProblem(disk.source) {
         throw HostError(.invalidArgument, "\(guest): disk.\(disk.name).source: \(problem)")
       }
+      // Not shifted by default: a host directory shows its host owners (host root's files as nobody), for
+      // guest root writing as host root there could leave the host a setuid-root file.
+      if disk.shift && !config.userns {
+        throw HostError(.invalidArgument, "\(guest): disk.\(disk.name).shift: needs security.userns=true")
+      }
       mounts.append(
         Mount(
-          destination: disk.path, type: "bind", source: disk.source, options: ["rbind", disk.readonly ? "ro" : "rw"]))
+          destination: disk.path, type: "bind", source: disk.source,
+          options: ["rbind", disk.readonly ? "ro" : "rw"] + (disk.shift ? ["idmap"] : [])))
     }
     spec.mounts = mounts
 
