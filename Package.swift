@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "CellaOCI", targets: ["CellaOCI"]),
     .executable(name: "cella", targets: ["cella"]),
     .executable(name: "cella-keeper", targets: ["cella-keeper"]),
+    .executable(name: "cella-daemon", targets: ["cella-daemon"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,9 +65,12 @@ let package = Package(
     .executableTarget(
       name: "cella",
       dependencies: [
-        "CellaAPI", "CellaClient", "CellaDaemon", "CellaErrors", "CellaSys",
+        "CellaAPI", "CellaClient", "CellaErrors", "CellaSys",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+    // `cella daemon` execs it: the daemon's code stays out of the CLI (its start-up time grows with
+    // every protocol conformance linked in; Docs/architecture.md).
+    .executableTarget(name: "cella-daemon", dependencies: ["CellaAPI", "CellaDaemon", "CellaHost", "CellaErrors"]),
     // The per-guest parent, subreaper and console holder; small on purpose (no Foundation).
     // Release builds link it as a static executable: ~200 of them run at once, and a dynamic Swift
     // binary costs ~4x the memory per process (Benchmarks/keeper-memory.sh).

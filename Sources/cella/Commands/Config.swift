@@ -7,7 +7,8 @@ struct ConfigCommand: ParsableCommand {
     subcommands: [Show.self, Set.self, Unset.self, Edit.self])
 
   struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the guest's own keys (or those in effect).")
+    static let configuration = CommandConfiguration(
+      commandName: "show", abstract: "Print the guest's own keys (or those in effect).")
     @Argument var name: String
     @Flag(help: "The keys in effect: default profile, the guest's profiles, its own keys.")
     var effective = false
@@ -19,7 +20,8 @@ struct ConfigCommand: ParsableCommand {
   }
 
   struct Set: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Set keys: KEY=VALUE...")
+    static let configuration = CommandConfiguration(
+      commandName: "set", abstract: "Set keys: KEY=VALUE...")
     @Argument var name: String
     @Argument var pairs: [String]
 
@@ -30,7 +32,8 @@ struct ConfigCommand: ParsableCommand {
   }
 
   struct Unset: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove keys: KEY...")
+    static let configuration = CommandConfiguration(
+      commandName: "unset", abstract: "Remove keys: KEY...")
     @Argument var name: String
     @Argument var keys: [String]
 
@@ -40,7 +43,8 @@ struct ConfigCommand: ParsableCommand {
   }
 
   struct Edit: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Edit the guest's own keys in $EDITOR.")
+    static let configuration = CommandConfiguration(
+      commandName: "edit", abstract: "Edit the guest's own keys in $EDITOR.")
     @Argument var name: String
 
     func run() throws {

@@ -4,6 +4,7 @@ import CellaErrors
 
 struct Console: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "console",
     abstract: "Attach to a guest's console (several clients may attach). Ctrl-a q detaches; Ctrl-a a sends Ctrl-a.")
   @Argument var name: String
   @Flag(help: "Print the console history first.")

@@ -23,7 +23,8 @@ struct CreateOptions: ParsableArguments {
 }
 
 struct Create: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Create a guest (stopped).")
+  static let configuration = CommandConfiguration(
+    commandName: "create", abstract: "Create a guest (stopped).")
   @OptionGroup var options: CreateOptions
 
   func run() throws {

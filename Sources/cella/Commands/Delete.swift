@@ -2,7 +2,8 @@ import ArgumentParser
 import CellaAPI
 
 struct Delete: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Delete a guest and its files.")
+  static let configuration = CommandConfiguration(
+    commandName: "delete", abstract: "Delete a guest and its files.")
   @Argument var name: String
   @Flag(help: "Stop it first if it runs.")
   var force = false

@@ -3,6 +3,7 @@ import CellaAPI
 
 struct Enter: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "enter",
     abstract: "A login shell in a running guest, on a new pseudo-terminal.")
   @Argument var name: String
 

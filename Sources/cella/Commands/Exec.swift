@@ -5,6 +5,7 @@ import FoundationEssentials
 
 struct Exec: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "exec",
     abstract: "Run a command in a running guest; exits with its exit code (128+N for signal N).")
   @Argument var name: String
   @Flag(name: .customShort("t"), help: "A pseudo-terminal (stdout and stderr become one stream).")

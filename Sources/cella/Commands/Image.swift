@@ -10,6 +10,7 @@ struct ImageCommand: ParsableCommand {
 
   struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "build",
       abstract: "Build an image: busybox (offline, from busybox-static) or debian (debootstrap minbase).")
     @Argument(help: "busybox or debian.")
     var source: String
@@ -31,6 +32,7 @@ struct ImageCommand: ParsableCommand {
 
   struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "import",
       abstract: "Import an OCI image layout or a docker-archive tarball (what podman/docker save write).")
     @Argument var file: String
     @Argument var name: String
@@ -47,7 +49,8 @@ struct ImageCommand: ParsableCommand {
   }
 
   struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the images.")
+    static let configuration = CommandConfiguration(
+      commandName: "list", abstract: "List the images.")
     @Option(help: "table or json.")
     var format: OutputFormat = .table
 
@@ -64,7 +67,8 @@ struct ImageCommand: ParsableCommand {
   }
 
   struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete an image no guest uses.")
+    static let configuration = CommandConfiguration(
+      commandName: "delete", abstract: "Delete an image no guest uses.")
     @Argument var name: String
 
     func run() throws { try CLI.client.delete(Endpoints.image(name)) }

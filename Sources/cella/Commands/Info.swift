@@ -3,6 +3,7 @@ import CellaAPI
 
 struct Info: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "info",
     abstract: "Show a guest: status, effective config, usage, last exit.")
   @Argument var name: String
   @Option(help: "table (text) or json.")

@@ -2,7 +2,8 @@ import ArgumentParser
 import CellaAPI
 
 struct Kill: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Send a signal to a guest's init (default SIGKILL).")
+  static let configuration = CommandConfiguration(
+    commandName: "kill", abstract: "Send a signal to a guest's init (default SIGKILL).")
   @Argument var name: String
   @Option(help: "A signal name (TERM, SIGUSR1) or number.")
   var signal: String?

@@ -2,7 +2,8 @@ import ArgumentParser
 import CellaAPI
 
 struct Launch: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Create a guest and start it.")
+  static let configuration = CommandConfiguration(
+    commandName: "launch", abstract: "Create a guest and start it.")
   @OptionGroup var options: CreateOptions
 
   func run() throws {

@@ -2,7 +2,8 @@ import ArgumentParser
 import CellaAPI
 
 struct List: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "List the guests.")
+  static let configuration = CommandConfiguration(
+    commandName: "list", abstract: "List the guests.")
   @Option(help: "table or json.")
   var format: OutputFormat = .table
 

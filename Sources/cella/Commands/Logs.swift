@@ -2,7 +2,8 @@ import ArgumentParser
 import CellaAPI
 
 struct Logs: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Print a guest's console history.")
+  static let configuration = CommandConfiguration(
+    commandName: "logs", abstract: "Print a guest's console history.")
   @Argument var name: String
   @Flag(help: "Keep printing the console until the guest stops (or Ctrl-C).")
   var follow = false

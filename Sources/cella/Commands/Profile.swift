@@ -7,7 +7,8 @@ struct ProfileCommand: ParsableCommand {
     subcommands: [List.self, Show.self, Create.self, Set.self, Unset.self, Edit.self, Delete.self])
 
   struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the profiles.")
+    static let configuration = CommandConfiguration(
+      commandName: "list", abstract: "List the profiles.")
     @Option(help: "table or json.")
     var format: OutputFormat = .table
 
@@ -24,7 +25,8 @@ struct ProfileCommand: ParsableCommand {
   }
 
   struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a profile's keys.")
+    static let configuration = CommandConfiguration(
+      commandName: "show", abstract: "Print a profile's keys.")
     @Argument var name: String
     @Option(help: "table (text) or json.")
     var format: OutputFormat = .table
@@ -38,7 +40,8 @@ struct ProfileCommand: ParsableCommand {
   }
 
   struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a profile.")
+    static let configuration = CommandConfiguration(
+      commandName: "create", abstract: "Create a profile.")
     @Argument var name: String
     @Option(help: "A line saying what it is for.")
     var description: String?
@@ -54,7 +57,8 @@ struct ProfileCommand: ParsableCommand {
   }
 
   struct Set: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Set keys: KEY=VALUE...")
+    static let configuration = CommandConfiguration(
+      commandName: "set", abstract: "Set keys: KEY=VALUE...")
     @Argument var name: String
     @Argument var pairs: [String]
 
@@ -65,7 +69,8 @@ struct ProfileCommand: ParsableCommand {
   }
 
   struct Unset: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove keys: KEY...")
+    static let configuration = CommandConfiguration(
+      commandName: "unset", abstract: "Remove keys: KEY...")
     @Argument var name: String
     @Argument var keys: [String]
 
@@ -75,7 +80,8 @@ struct ProfileCommand: ParsableCommand {
   }
 
   struct Edit: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Edit a profile's keys in $EDITOR.")
+    static let configuration = CommandConfiguration(
+      commandName: "edit", abstract: "Edit a profile's keys in $EDITOR.")
     @Argument var name: String
 
     func run() throws {
@@ -87,7 +93,8 @@ struct ProfileCommand: ParsableCommand {
   }
 
   struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete a profile no guest uses.")
+    static let configuration = CommandConfiguration(
+      commandName: "delete", abstract: "Delete a profile no guest uses.")
     @Argument var name: String
 
     func run() throws { try CLI.client.delete(Endpoints.profile(name)) }

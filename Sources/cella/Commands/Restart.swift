@@ -2,7 +2,8 @@ import ArgumentParser
 import CellaAPI
 
 struct Restart: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Stop a guest (if running) and start it again.")
+  static let configuration = CommandConfiguration(
+    commandName: "restart", abstract: "Stop a guest (if running) and start it again.")
   @Argument var name: String
   @OptionGroup var options: StopOptions
 

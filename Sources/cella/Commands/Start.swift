@@ -2,7 +2,8 @@ import ArgumentParser
 import CellaAPI
 
 struct Start: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Start a guest; returns once it runs.")
+  static let configuration = CommandConfiguration(
+    commandName: "start", abstract: "Start a guest; returns once it runs.")
   @Argument var name: String
 
   func run() throws {

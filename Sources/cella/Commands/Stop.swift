@@ -12,7 +12,8 @@ struct StopOptions: ParsableArguments {
 }
 
 struct Stop: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Stop a guest; returns once it has stopped.")
+  static let configuration = CommandConfiguration(
+    commandName: "stop", abstract: "Stop a guest; returns once it has stopped.")
   @Argument var name: String
   @OptionGroup var options: StopOptions
 

@@ -60,6 +60,14 @@ enum CLI {
     }
   }
 
+  /// This program's own path (`/proc/self/exe`), to find the programs installed next to it.
+  static var executablePath: String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    guard n > 0 else { return CommandLine.arguments[0] }
+    return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
   /// The environment as `Endpoints` reads it.
   static var environment: [String: String] {
     var out = [String: String]()

@@ -8,7 +8,7 @@ enum ServiceFactory {
   /// The manager for a state directory and socket, with its supervision started (re-adoption first).
   static let makeService: @Sendable (_ stateDir: String, _ socket: String) throws -> any CellaService = {
     stateDir, socket in
-    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     let options = ManagerOptions.resolve(
       stateDir: stateDir, socket: socket, environment: ProcessInfo.processInfo.environment,
       executableDirectory: executable.deletingLastPathComponent().path)
