@@ -26,7 +26,8 @@ final class ExecBridge: StreamSink, @unchecked Sendable {
     if let terminal = process.terminal {
       let writeSide = dup(terminal)
       input = writeSide >= 0 ? FdWriter(fd: writeSide) : nil
-      outputs = [(FdReader(fd: terminal), .stdout)]
+      // The runtime's own stderr (its errors after handing the terminal over) goes out beside it.
+      outputs = [(FdReader(fd: terminal), .stdout)] + (process.stderr.map { [(FdReader(fd: $0), .stderr)] } ?? [])
     } else {
       input = process.stdin.map { FdWriter(fd: $0) }
       outputs = [(process.stdout, StreamFrame.Kind.stdout), (process.stderr, .stderr)].compactMap { fd, kind in

@@ -26,7 +26,8 @@ enum ExecPipes {
     let pid: Int32
     do {
       pid = try Spawn.start(
-        path: argv[0], argv: argv, env: runtimeEnvironment, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+        path: argv[0], argv: argv, env: runtimeEnvironment, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1],
+        closeOthers: true)
     } catch {
       for fd in inPipe + outPipe + errPipe { close(fd) }
       throw HostError("exec", path: argv[0], errno: error.errno)
@@ -69,7 +70,7 @@ enum ExecTerminal {
     do {
       pid = try Spawn.start(
         path: argv[0], argv: argv, env: ExecPipes.runtimeEnvironment, stdin: devnull, stdout: devnull,
-        stderr: errPipe[1])
+        stderr: errPipe[1], closeOthers: true)
     } catch {
       close(errPipe[0])
       close(errPipe[1])
