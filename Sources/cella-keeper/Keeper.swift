@@ -55,9 +55,14 @@ final class Keeper {
     if devNull < 0 { throw KeeperError("open /dev/null: \(describe(errno))") }
     let lock = open(Files.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     if lock < 0 { throw KeeperError("open \(Files.lock): \(describe(errno))") }
-    if flock(lock, LOCK_EX | LOCK_NB) != 0 {
-      if errno == EWOULDBLOCK { throw KeeperError("\(Files.lock): another keeper runs for this guest") }
-      throw KeeperError("flock \(Files.lock): \(describe(errno))")
+    // A daemon's liveness check holds a shared lock for a moment: retry for a while before deciding
+    // that another keeper (which would hold it for good) is there.
+    var tries = 0
+    while flock(lock, LOCK_EX | LOCK_NB) != 0 {
+      guard errno == EWOULDBLOCK || errno == EINTR else { throw KeeperError("flock \(Files.lock): \(describe(errno))") }
+      tries += 1
+      if tries > 100 { throw KeeperError("\(Files.lock): another keeper runs for this guest") }
+      usleep(5_000)
     }
     // The previous run's exit must not pass for this one's.
     unlink(Files.exit)

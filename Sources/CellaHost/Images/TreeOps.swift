@@ -4,36 +4,50 @@ import Glibc
 /// Whole-tree operations on directory fds that never follow a symlink and never leave the file
 /// system they start on (an image tree may hold any link, and a half-done build a mount).
 enum TreeOps {
+  /// How deep removal descends before it moves a directory up to the tree's top: a guest can nest
+  /// directories deeper than PATH_MAX or the fd limit, and each level holds an fd.
+  static let maxRemovalDepth = 64
+
   /// Removes `name` in `dirfd` and everything under it; a missing name is not an error.
   static func remove(_ name: String, in dirfd: Int32, path: String) throws(HostError) {
+    try remove(name, in: dirfd, path: path, depth: 0, top: -1)
+  }
+
+  private static func remove(_ name: String, in dirfd: Int32, path: String, depth: Int, top: Int32)
+    throws(HostError)
+  {
     var st = stat()
     if fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
       if errno == ENOENT { return }
       throw HostError("stat", path: path, errno: errno)
     }
     if (st.st_mode & S_IFMT) == S_IFDIR {
+      if depth >= maxRemovalDepth && top >= 0 {
+        // Too deep: move it up to the top of the tree, which removes it in a later round.
+        let hoisted = ".hoisted-\(st.st_ino)"
+        if renameat(dirfd, name, top, hoisted) != 0 { throw HostError("rename", path: path, errno: errno) }
+        return
+      }
       let fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
       if fd < 0 { throw HostError("open", path: path, errno: errno) }
+      defer { close(fd) }
       var inner = stat()
       fstat(fd, &inner)
       var parent = stat()
       fstat(dirfd, &parent)
       if inner.st_dev != parent.st_dev {
-        close(fd)
         throw HostError(.invalidState, "remove \(path): a file system is mounted there; unmount it first")
       }
-      let names: [String]
-      do { names = try entries(fd) } catch {
-        close(fd)
-        throw HostError("read", path: path, errno: errno)
-      }
-      for child in names {
-        do { try remove(child, in: fd, path: path + "/" + child) } catch {
-          close(fd)
-          throw error
+      // The top of the tree takes hoisted directories, so it is read again until it stays empty.
+      while true {
+        let names: [String]
+        do { names = try entries(fd) } catch { throw HostError("read", path: path, errno: errno) }
+        if names.isEmpty { break }
+        for child in names {
+          try remove(child, in: fd, path: path + "/" + child, depth: depth + 1, top: top >= 0 ? top : fd)
         }
+        if top >= 0 { break }
       }
-      close(fd)
       if unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT {
         throw HostError("rmdir", path: path, errno: errno)
       }

@@ -52,12 +52,14 @@ public struct KeeperLink: Sendable {
     throw HostError(.system, "guest \(id): cella-keeper failed\(ended): \(why)")
   }
 
-  /// Whether a keeper runs for this guest: someone holds keeper.lock.
+  /// Whether a keeper runs for this guest: someone holds keeper.lock exclusively. The test takes a
+  /// shared lock, so checks running at once never see each other as a keeper (the keeper retries its
+  /// own lock for a moment when a check holds it just then).
   public static func isAlive(paths: GuestPaths) -> Bool {
     let fd = open(paths.keeperLock, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return false }
     defer { close(fd) }
-    if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+    if flock(fd, LOCK_SH | LOCK_NB) == 0 {
       flock(fd, LOCK_UN)
       return false
     }

@@ -71,12 +71,10 @@ extension Manager {
   /// `uid[:gid]` for the runtime: numbers pass; a user name is looked up in the guest's /etc/passwd.
   func execUser(_ user: String, guest: String) throws(HostError) -> String {
     let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-    if parts.allSatisfy({ !$0.isEmpty && UInt32($0) != nil }) { return user }
-    guard parts.count == 1, !parts[0].isEmpty else {
-      throw HostError(.invalidArgument, "--user: \"\(user)\" is not a user name or uid[:gid]")
-    }
+    if parts.count == 2 && parts.allSatisfy({ UInt32($0) != nil }) { return user }
+    // A name, or a uid alone (its group comes from the guest's passwd, as login would give it).
     do {
-      let user = try ImageUser.resolve(parts[0], root: layout.guest(guest).rootfs, guest: guest)
+      let user = try ImageUser.resolve(user, root: layout.guest(guest).rootfs, guest: guest)
       return "\(user.uid):\(user.gid)"
     } catch {
       throw HostError(.invalidArgument, "--user: \(error.message)")

@@ -6,9 +6,12 @@ import Foundation
 
 extension Manager {
   public func listGuests() throws -> [GuestSummary] {
-    guestNames().compactMap { name in
-      guard let record = try? loadRecord(name) else { return nil }
+    guestNames().map { name in
       let paths = layout.guest(name)
+      // A guest.yaml someone broke by hand is listed in status error (info names the line at fault).
+      guard let record = try? loadRecord(name) else {
+        return GuestSummary(name: name, kind: .container, status: .error, pid: nil, image: nil)
+      }
       let state = (try? GuestState.load(paths)) ?? GuestState()
       let status = liveStatus(state, paths)
       return GuestSummary(
@@ -31,7 +34,11 @@ extension Manager {
       throw HostError(.unsupported, "guest \"\(request.name)\": kind vm is not supported yet")
     }
     let own = request.config ?? [:]
-    for (key, value) in own.sorted(by: { $0.key < $1.key }) { try ConfigKeys.validate(key: key, value: value) }
+    for (key, value) in own.sorted(by: { $0.key < $1.key }) {
+      do { try ConfigKeys.validate(key: key, value: value, kind: kind) } catch {
+        throw HostError("guest \"\(request.name)\"", error)
+      }
+    }
     let profileNames = request.profiles ?? []
     var seen = Set<String>()
     for p in profileNames where !seen.insert(p).inserted {
@@ -58,7 +65,7 @@ extension Manager {
         // guest.yaml last: a directory without it is a create that never finished.
         try record.write(to: paths.record)
       } catch {
-        try? FileIO.removeTree(paths.dir)
+        try? TreeOps.remove(path: paths.dir)
         throw error
       }
     }
@@ -130,7 +137,7 @@ extension Manager {
       state = GuestState(lastExit: state.lastExit, restartCount: state.restartCount)
       try? state.save(paths)
       log.warning("guest \(name): start failed: \(error.message)")
-      throw error
+      throw error.message.contains("\"\(name)\"") ? error : HostError("guest \"\(name)\"", error)
     } catch {
       throw HostError(.internal, "guest \"\(name)\": start: \(error)")
     }
@@ -168,7 +175,7 @@ extension Manager {
     }
     let effective = try effectiveConfig(of: record)
     let image = try? images.record(record.image)
-    let signal = request.force == true ? SIGKILL : stopSignal(effective, image)
+    let signal = request.force == true ? SIGKILL : stopSignal(effective, record.command == nil ? image : nil)
     let timeout = Double(request.timeout ?? effective.stopTimeout)
     if let t = request.timeout, t < 0 { throw HostError(.invalidArgument, "--timeout: \(t) is negative") }
     state.stopRequested = true
@@ -233,7 +240,7 @@ extension Manager {
     let doomed = layout.guests + "/.deleting-\(name)-\(UInt32.random(in: 0...UInt32.max))"
     if rename(paths.dir, doomed) != 0 { throw HostError("rename", path: paths.dir, errno: errno) }
     _ = consume lock
-    do { try FileIO.removeTree(doomed) } catch { throw HostError("remove", path: doomed, errno: error.errno) }
+    try TreeOps.remove(path: doomed)
     log.info("guest \(name): deleted")
   }
 
@@ -242,7 +249,7 @@ extension Manager {
   @discardableResult
   func finishLocked(_ name: String, _ paths: GuestPaths, _ state: inout GuestState) -> ExitInfo? {
     var exit: ExitInfo?
-    if state.status != .stopped || KeeperLink.readExit(paths: paths) != nil {
+    if (state.status != .stopped && state.status != .error) || KeeperLink.readExit(paths: paths) != nil {
       let seen = KeeperLink.readExit(paths: paths)
       var oom = false
       if let rec = try? lifecycle.store.load(name), let cg = rec.cgroupPath {
@@ -297,7 +304,8 @@ extension Manager {
     return true
   }
 
-  /// The signal that asks a guest to shut down: `boot.stop.signal`, else its image's, else SIGTERM.
+  /// The signal that asks a guest to shut down: `boot.stop.signal`, else its image's (when it runs the
+  /// image's own command: busybox init's SIGUSR2 means nothing to a shell given at create), else SIGTERM.
   func stopSignal(_ effective: EffectiveConfig, _ image: ImageRecord?) -> Int32 {
     if let s = effective.stopSignal { return s }
     if let text = image?.process.stopSignal, let s = Signals.parse(text) { return s }

@@ -35,6 +35,9 @@ extension Manager {
         "guest \(name): ended while no daemon watched (\(exit?.reason.rawValue ?? "rolled back from \(before.rawValue)"))"
       )
       if let exit { scheduleRestartIfNeeded(name, paths, &state, exit) }
+    } else if state.restartPending {
+      // A restart the last daemon had scheduled and not run.
+      scheduleRestart(name, state.restartCount)
     }
     _ = consume lock
   }
@@ -80,6 +83,10 @@ extension Manager {
     guard FileIO.exists(paths.record), let lock = try? GuestLock(paths), var state = try? GuestState.load(paths)
     else { return }
     guard !KeeperLink.isAlive(paths: paths), state.status != .stopped else { return }
+    // A run that lasted a while was healthy: the back-off starts again from its first delay.
+    if let started = state.started, let since = Timestamp.seconds(since: started), since >= Self.healthyRun {
+      state.restartCount = 0
+    }
     let exit = finishLocked(name, paths, &state)
     if let exit {
       log.info(
@@ -95,19 +102,40 @@ extension Manager {
     guard let record = try? loadRecord(name), let effective = try? effectiveConfig(of: record) else { return }
     guard ExitReasoning.shouldRestart(policy: effective.restartPolicy, exit: exit, restarts: state.restartCount)
     else { return }
-    let delay = ExitReasoning.delay(
-      restarts: state.restartCount, base: options.restartDelay, max: options.maxRestartDelay)
     state.restartCount += 1
     state.restartPending = true
     try? state.save(paths)
-    log.info("guest \(name): restart \(state.restartCount) in \(delay) s (boot.restart)")
+    scheduleRestart(name, state.restartCount)
+  }
+
+  /// Runs restart number `count` of `boot.restart` after its back-off.
+  func scheduleRestart(_ name: String, _ count: Int) {
+    let delay = ExitReasoning.delay(restarts: count - 1, base: options.restartDelay, max: options.maxRestartDelay)
+    log.info("guest \(name): restart \(count) in \(delay) s (boot.restart)")
     let manager = self
     DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
-      do { try manager.start(name, manual: false) } catch {
-        manager.log.warning("guest \(name): restart failed: \(error)")
+      do throws(HostError) { try manager.start(name, manual: false) } catch {
+        manager.markError(name, "restart \(count) failed: \(error.message)")
       }
     }
   }
+
+  /// Puts a guest in status `error` with why (an autostart or a restart the daemon ran failed).
+  func markError(_ name: String, _ why: String) {
+    log.warning("guest \(name): \(why)")
+    let paths = layout.guest(name)
+    guard FileIO.exists(paths.record), let lock = try? GuestLock(paths), var state = try? GuestState.load(paths),
+      !KeeperLink.isAlive(paths: paths)
+    else { return }
+    state.status = .error
+    state.error = why
+    state.restartPending = false
+    try? state.save(paths)
+    _ = consume lock
+  }
+
+  /// Seconds a run must last for `boot.restart`'s back-off to start over.
+  static let healthyRun = 60.0
 
   /// Starts `boot.autostart` guests, highest `boot.autostart.priority` first, each followed by its
   /// `boot.autostart.delay`. A guest stopped by hand stays stopped.
@@ -128,7 +156,7 @@ extension Manager {
         try start(c.name, manual: true)
         log.info("guest \(c.name): autostarted (priority \(c.priority))")
       } catch {
-        log.warning("guest \(c.name): autostart failed: \(error.message)")
+        markError(c.name, "autostart failed: \(error.message)")
       }
       if c.delay > 0 { usleep(UInt32(min(c.delay, 3600) * 1_000_000)) }
     }
@@ -147,8 +175,12 @@ extension Manager {
       guard halfMade || entry.hasPrefix(".deleting-") else { continue }
       try? Overlay.unmount(paths)
       if Overlay.anyMounted(paths) { continue }
-      try? FileIO.removeTree(paths.dir)
-      log.info("guest directory \(entry): removed (a create or delete that never finished)")
+      do {
+        try TreeOps.remove(path: paths.dir)
+        log.info("guest directory \(entry): removed (a create or delete that never finished)")
+      } catch {
+        log.warning("guest directory \(entry): \(error.message)")
+      }
     }
   }
 }

@@ -123,3 +123,52 @@ final class ManagerSupervisionTests: XCTestCase {
     XCTAssertLessThan(h.lowerBound, l.lowerBound, "priority 9 starts before priority 1")
   }
 }
+
+/// What the daemon runs on its own and what it records when that fails.
+final class ManagerRecoveryTests: XCTestCase {
+  var f: DaemonFixture!
+
+  override func setUpWithError() throws {
+    f = try DaemonFixture()
+    try f.startDaemon()
+    try f.busyboxImage()
+  }
+
+  override func tearDown() {
+    f?.tearDown()
+  }
+
+  func testRestartsPendingWhenTheDaemonDiesAreRunByTheNextDaemon() throws {
+    let g = f.name("pending")
+    f.ok(["launch", g, "--image", "busybox", "-c", "boot.restart=on-failure:3", "--", "sh", "-c", "exit 1"])
+    XCTAssertTrue(f.eventually { (f.info(g)["restartCount"] as? Int ?? 0) >= 1 })
+    f.killDaemon()
+    try f.startDaemon()
+    XCTAssertTrue(
+      f.eventually(30) { f.info(g)["restartCount"] as? Int == 3 && f.info(g)["status"] as? String == "stopped" },
+      "\(f.info(g))\n\(f.fullDaemonLog)")
+  }
+
+  func testAFailedAutostartPutsTheGuestInErrorWithTheReason() throws {
+    let g = f.name("broken")
+    f.ok(["create", g, "--image", "busybox", "-c", "boot.autostart=true", "--", "/no/such/init"])
+    f.stopDaemon()
+    try f.startDaemon()
+    XCTAssertTrue(f.eventually { f.info(g)["status"] as? String == "error" }, "\(f.info(g))")
+    XCTAssertTrue((f.info(g)["error"] as? String ?? "").contains("/no/such/init"), "\(f.info(g))")
+    XCTAssertEqual(f.list().first?["status"] as? String, "error")
+    // A start by hand clears it (and fails the same way here).
+    XCTAssertEqual(f.cli(["start", g]).status, 127)
+    XCTAssertEqual(f.info(g)["status"] as? String, "stopped")
+  }
+
+  func testAGuestNestingDirectoriesPastPathMaxIsStillDeleted() throws {
+    let g = f.name("deep")
+    f.ok(["launch", g, "--image", "busybox", "--", "sleep", "1000"])
+    f.ok(["exec", g, "--", "sh", "-c", "i=0; while [ $i -lt 2020 ]; do mkdir a && cd a || exit 1; i=$((i+1)); done"])
+    f.ok(["delete", "--force", g])
+    XCTAssertEqual(
+      (try? FileManager.default.contentsOfDirectory(atPath: f.stateDir + "/guests")) ?? ["?"], [],
+      "nothing of the guest is left")
+  }
+}
