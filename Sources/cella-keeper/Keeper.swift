@@ -17,6 +17,8 @@ final class Keeper {
   private var master: Int32 = -1
   /// Children whose status the keeper waits for; every other child (an orphan of the guest) is just reaped.
   private var watched: [pid_t] = []
+  /// Init's pid is known (orphans reaped from now on are not recorded).
+  private var launched = false
   private var statuses: [(pid: pid_t, status: Int32)] = []
 
   init(options: Options) {
@@ -81,22 +83,24 @@ final class Keeper {
     return (listener, initPID)
   }
 
-  /// create (receiving the pty master), then start; reports the result. A runtime failure is reported
-  /// and the container deleted before the keeper exits 1.
+  /// `run --detach` (receiving the pty master): create and start in one runtime process, which saves a
+  /// whole runtime start-up per guest start; init is reparented to this keeper (a subreaper) when the
+  /// runtime exits. Reports the result; a failure is reported and the container deleted before the
+  /// keeper exits 1.
   private func launch() throws(KeeperError) -> pid_t {
     consoleListener = try Sockets.listen(Files.consoleSocket)
     unlink(Files.initPID)
-    let create = try runtime([
-      "create", "--bundle", options.bundle, "--console-socket", Files.consoleSocket, "--pid-file", Files.initPID,
-      options.id,
+    let run = try runtime([
+      "run", "--detach", "--bundle", options.bundle, "--console-socket", Files.consoleSocket, "--pid-file",
+      Files.initPID, options.id,
     ])
-    let created = wait(for: create)
-    // The runtime sends the master before create returns, so it is queued on the listener by now.
-    if created == 0 && master < 0 && Sockets.readable(consoleListener, within: 1000) { takeMaster() }
+    let status = wait(for: run)
+    // The runtime sends the master before it returns, so it is queued on the listener by now.
+    if status == 0 && master < 0 && Sockets.readable(consoleListener, within: 1000) { takeMaster() }
     close(consoleListener)
     consoleListener = -1
     unlink(Files.consoleSocket)
-    guard created == 0 else { failRuntime("create", status: created) }
+    guard status == 0 else { failRuntime("start", status: status) }
     guard master >= 0 else {
       deleteContainer()
       throw KeeperError("\(Files.consoleSocket): the runtime sent no pty master (process.terminal must be true)")
@@ -105,11 +109,12 @@ final class Keeper {
     unlink(Files.initPID)
     guard let initPID = pid_t(text.trimmingCharacters(in: " \n")), initPID > 0 else {
       deleteContainer()
-      throw KeeperError("\(Files.initPID): no pid after create (\"\(text)\")")
+      throw KeeperError("\(Files.initPID): no pid after run (\"\(text)\")")
     }
     watched.append(initPID)
-    let started = wait(for: try runtime(["start", options.id]))
-    guard started == 0 else { failRuntime("start", status: started) }
+    launched = true
+    // Statuses kept while init's pid was unknown: only init's matters now.
+    statuses.removeAll { $0.pid != initPID }
     report("ok \(initPID)")
     return initPID
   }
@@ -172,7 +177,8 @@ final class Keeper {
   }
 
   /// Reaps every ended child (the keeper is a subreaper: the guest's orphans end up here); keeps the
-  /// statuses of watched ones.
+  /// statuses of watched ones, and of the first orphans reaped before init's pid is known (after
+  /// `run --detach`, init may have ended and been reparented here before the pid file was read).
   private func reapAll() {
     while cella_signalfd_read(signals) > 0 {}
     while true {
@@ -180,7 +186,7 @@ final class Keeper {
       let pid = waitpid(-1, &status, WNOHANG)
       if pid < 0 && errno == EINTR { continue }
       if pid <= 0 { return }
-      if watched.contains(pid) { statuses.append((pid, status)) }
+      if watched.contains(pid) || (!launched && statuses.count < 16) { statuses.append((pid, status)) }
     }
   }
 

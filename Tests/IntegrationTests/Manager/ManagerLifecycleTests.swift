@@ -100,6 +100,19 @@ final class ManagerLifecycleTests: XCTestCase {
     XCTAssertEqual(f.mountsUnder(f.stateDir), [])
   }
 
+  func testGuestEndingAtOnceStillHasItsExitCodeRecorded() throws {
+    // Init may end before its keeper has read its pid: the keeper keeps the status of that early orphan.
+    for i in 0..<5 {
+      let g = f.name("quick\(i)")
+      let r = f.cli(["launch", g, "--image", "busybox", "--", "sh", "-c", "exit 4"])
+      XCTAssertEqual(r.status, 0, "\(r)")
+      XCTAssertTrue(f.eventually { (f.info(g)["status"] as? String) == "stopped" })
+      let exit = f.info(g)["lastExit"] as? [String: Any]
+      XCTAssertEqual(exit?["code"] as? Int, 4, "\(f.info(g))")
+      XCTAssertEqual(exit?["reason"] as? String, "exited")
+    }
+  }
+
   func testKilledGuestRecordsTheSignal() throws {
     let g = f.name("kill")
     f.ok(["launch", g, "--image", "busybox", "--", "sleep", "1000"])
