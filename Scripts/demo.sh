@@ -4,9 +4,9 @@
 # a new one that re-adopts the guests, then stops and deletes them and stops the daemon.
 set -eu
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib --product cella-runtime
-swift build -c release --static-swift-stdlib --product cella
-swift build -c release --static-swift-stdlib --product cella-keeper
+for product in cella-runtime cella cella-daemon cella-keeper; do
+  swift build -c release --static-swift-stdlib --product "$product"
+done
 bin=$PWD/.build/release
 tmp=$(mktemp -d /tmp/cella-demo.XXXXXX)
 export CELLA_STATE_DIR="$tmp/state" CELLA_SOCKET="$tmp/cella.sock" CELLA_CGROUP_PARENT=/cella-demo
