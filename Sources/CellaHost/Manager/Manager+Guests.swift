@@ -312,12 +312,12 @@ extension Manager {
     return SIGTERM
   }
 
-  /// What the API reports as a guest's status: a run whose keeper has gone is over, whatever state.json
-  /// said when it was written.
+  /// What the API reports as a guest's status: a run whose keeper has gone is `stopping` until the
+  /// daemon has finished it (recorded its exit, deleted its container), then `stopped`.
   func liveStatus(_ state: GuestState, _ paths: GuestPaths) -> GuestStatus {
     switch state.status {
     case .running, .starting, .stopping:
-      return KeeperLink.isAlive(paths: paths) ? state.status : .stopped
+      return KeeperLink.isAlive(paths: paths) ? state.status : .stopping
     case .stopped, .error:
       return state.status
     }

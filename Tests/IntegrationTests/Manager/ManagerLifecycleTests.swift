@@ -139,3 +139,49 @@ final class ManagerLifecycleTests: XCTestCase {
     XCTAssertEqual(keepers.count, 1)
   }
 }
+
+/// How a guest ends is told apart, and a stopped guest's directory is a whole guest on another store.
+final class ManagerExitAndCopyTests: XCTestCase {
+  var f: DaemonFixture!
+
+  override func setUpWithError() throws {
+    f = try DaemonFixture()
+    try f.startDaemon()
+    try f.busyboxImage()
+  }
+
+  override func tearDown() {
+    f?.tearDown()
+  }
+
+  func testAGuestKilledByTheOOMKillerEndsWithReasonOOM() throws {
+    let g = f.name("oom")
+    // The guest's init (a shell) grows a 64 MiB variable inside a 16 MiB limit.
+    f.ok([
+      "launch", g, "--image", "busybox", "-c", "limits.memory=16MiB", "--", "sh", "-c",
+      "sleep 0.2; x=$(head -c 67108864 /dev/zero | tr '\\0' a); sleep 1000",
+    ])
+    XCTAssertTrue(f.eventually(20) { (f.info(g)["status"] as? String) == "stopped" }, "\(f.info(g))")
+    let exit = try XCTUnwrap(f.info(g)["lastExit"] as? [String: Any], "\(f.info(g))\n\(f.fullDaemonLog)")
+    XCTAssertEqual(exit["reason"] as? String, "oom", "\(exit)")
+    XCTAssertEqual(exit["signal"] as? Int, 9)
+  }
+
+  func testAStoppedGuestCopiedToAnotherStoreStartsThere() throws {
+    let g = f.name("move")
+    f.ok(["launch", g, "--image", "busybox", "--", "sleep", "1000"])
+    f.ok(["exec", g, "--", "sh", "-c", "echo kept > /root-file; rm /bin/ls"])
+    f.ok(["stop", g, "--force"])
+    let other = try DaemonFixture()
+    defer { other.tearDown() }
+    try other.startDaemon()
+    try other.busyboxImage()
+    let copy = Spawner.run(
+      "/bin/cp", ["-a", f.stateDir + "/guests/" + g, other.stateDir + "/guests/" + g], outputDirectory: f.tmp)
+    XCTAssertEqual(copy.status, 0, "\(copy)")
+    other.ok(["start", g])
+    XCTAssertEqual(other.ok(["exec", g, "--", "cat", "/root-file"]).stdout, "kept\n")
+    XCTAssertNotEqual(other.cli(["exec", g, "--", "ls", "/"]).status, 0, "the deletion of /bin/ls came along")
+    other.ok(["delete", "--force", g])
+  }
+}
