@@ -70,7 +70,8 @@ let package = Package(
       ]),
     // `cella daemon` execs it: the daemon's code stays out of the CLI (its start-up time grows with
     // every protocol conformance linked in; Docs/architecture.md).
-    .executableTarget(name: "cella-daemon", dependencies: ["CellaAPI", "CellaDaemon", "CellaHost", "CellaErrors"]),
+    .executableTarget(
+      name: "cella-daemon", dependencies: ["CellaAPI", "CellaDaemon", "CellaHost", "CellaErrors", "CellaSys"]),
     // The per-guest parent, subreaper and console holder; small on purpose (no Foundation).
     // Release builds link it as a static executable: ~200 of them run at once, and a dynamic Swift
     // binary costs ~4x the memory per process (Benchmarks/keeper-memory.sh).

@@ -172,6 +172,10 @@ def main():
             cella.cli("launch", n, "--image", "busybox")
         time.sleep(2)
         keepers = cella.keepers()
+        res["cella_daemon_pss_busy"] = pss(cella.daemon.pid)
+        res["cella_pss_per_guest_busy"] = (res["cella_daemon_pss_busy"] + sum(pss(k) for k in keepers)) / len(names)
+        # Idle: the daemon hands back the code its last requests ran once a minute.
+        time.sleep(65)
         total = pss(cella.daemon.pid) + sum(pss(k) for k in keepers)
         res["cella_pss_per_guest"] = total / len(names)
         res["cella_daemon_pss"] = pss(cella.daemon.pid)
@@ -221,10 +225,13 @@ def write(a, r):
              f"{r['start']['lxc']:.1f} | {r['start']['cella'] / r['start']['lxc']:.2f} |",
              f"| exec `true` (`cella exec` / `lxc-attach`) | {r['exec']['cella']:.1f} | {r['exec']['lxc']:.1f} | "
              f"{r['exec']['cella'] / r['exec']['lxc']:.2f} |",
-             f"| host memory per running guest, PSS (daemon + keepers / {a.guests}; LXC: its monitor, "
-             f"{r['lxc_monitors']} running) | {r['cella_pss_per_guest']:.0f} KiB | {r['lxc_pss_per_guest']:.0f} KiB | "
-             f"{r['cella_pss_per_guest'] / max(1, r['lxc_pss_per_guest']):.2f} |", "",
-             f"With {a.guests} guests running: the daemon's PSS {r['cella_daemon_pss'] / 1024:.1f} MiB, a keeper's "
+             f"| host memory per idle guest, PSS (daemon + keepers / {a.guests}, a minute after the last request; "
+             f"LXC: its monitor, {r['lxc_monitors']} running) | {r['cella_pss_per_guest']:.0f} KiB | "
+             f"{r['lxc_pss_per_guest']:.0f} KiB | {r['cella_pss_per_guest'] / max(1, r['lxc_pss_per_guest']):.2f} |",
+             f"| the same 2 s after the last of the {a.guests} launches | {r['cella_pss_per_guest_busy']:.0f} KiB | | |",
+             "",
+             f"With {a.guests} guests running: the daemon's PSS {r['cella_daemon_pss'] / 1024:.1f} MiB idle "
+             f"({r['cella_daemon_pss_busy'] / 1024:.1f} MiB right after the launches), a keeper's "
              f"{r['cella_keeper_pss']:.0f} KiB ({r['keepers']} keepers); `cella list --format json` {r['list']:.1f} ms; "
              f"a daemon killed with SIGKILL and started again answers with every guest re-adopted in "
              f"{r['readopt']:.0f} ms ({r['running_after_restart']} running after the restarts).", "", END]
