@@ -92,6 +92,19 @@ final class ManagerImageTests: XCTestCase {
       f.eventually { f.cli(["logs", g]).stdout.contains("imported-bar in /srv") }, f.cli(["logs", g]).stdout)
   }
 
+  func testAnImageWithoutCommandNeedsOneAtCreate() throws {
+    let busybox = try Data(contentsOf: URL(fileURLWithPath: "/bin/busybox"))
+    let layer = tar([tarEntry("bin/", type: "5"), tarEntry("bin/busybox", data: Array(busybox))])
+    f.ok(["image", "import", try dockerArchive(layer: layer, config: ["Env": ["A=b"]]), "nocmd"])
+    let g = f.name("nocmd")
+    let r = f.cli(["create", g, "--image", "nocmd"])
+    XCTAssertEqual(r.status, 1, "\(r)")
+    XCTAssertEqual(r.stderrLines.count, 1, "\(r)")
+    XCTAssertTrue(r.stderr.contains("no command"), "\(r)")
+    XCTAssertTrue(f.list().isEmpty, "nothing was created")
+    f.ok(["create", g, "--image", "nocmd", "--", "/bin/busybox", "sleep", "1000"])
+  }
+
   func testHostileArchiveWritesNothingOutsideAndLeavesNoImage() throws {
     let outside = f.tmp + "/outside"
     mkdir(outside, 0o755)
