@@ -203,3 +203,25 @@ final class DaemonFixture {
     "/sys/fs/cgroup/\(controller)\(SuiteRun.cgroupParent)/\(guest)"
   }
 }
+
+/// A test class with a daemon of its own per test (and the busybox image, unless it says otherwise).
+class ManagerTestCase: XCTestCase {
+  var f: DaemonFixture!
+
+  /// Whether setUp builds the busybox image.
+  var needsBusyboxImage: Bool { true }
+
+  /// Runs on the fixture before its daemon starts.
+  func prepare(_ fixture: DaemonFixture) {}
+
+  override func setUpWithError() throws {
+    f = try DaemonFixture()
+    prepare(f)
+    try f.startDaemon()
+    if needsBusyboxImage { try f.busyboxImage() }
+  }
+
+  override func tearDown() {
+    f?.tearDown()
+  }
+}

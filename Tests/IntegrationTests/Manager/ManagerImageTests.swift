@@ -7,17 +7,8 @@ import XCTest
 
 /// Images through the CLI: a docker-archive's config becomes the guest's process; a hostile one writes
 /// nothing outside the image directory and leaves no image.
-final class ManagerImageTests: XCTestCase {
-  var f: DaemonFixture!
-
-  override func setUpWithError() throws {
-    f = try DaemonFixture()
-    try f.startDaemon()
-  }
-
-  override func tearDown() {
-    f?.tearDown()
-  }
+final class ManagerImageTests: ManagerTestCase {
+  override var needsBusyboxImage: Bool { false }
 
   /// One ustar entry (type "0" file, "2" symlink, "5" directory).
   func tarEntry(_ name: String, type: Character = "0", data: [UInt8] = [], link: String = "", mode: Int = 0o755)

@@ -6,19 +6,7 @@ import XCTest
 #endif
 
 /// Profiles, keys and every bad input: one line naming what is wrong, a non-zero exit, nothing left.
-final class ManagerInputTests: XCTestCase {
-  var f: DaemonFixture!
-
-  override func setUpWithError() throws {
-    f = try DaemonFixture()
-    try f.startDaemon()
-    try f.busyboxImage()
-  }
-
-  override func tearDown() {
-    f?.tearDown()
-  }
-
+final class ManagerInputTests: ManagerTestCase {
   func testProfilesApplyDefaultFirstThenInOrderThenOwnKeys() throws {
     let g = f.name("prof")
     f.ok(["profile", "set", "default", "limits.pids=50", "limits.memory=32MiB"])

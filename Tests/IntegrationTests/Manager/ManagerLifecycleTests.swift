@@ -6,19 +6,7 @@ import XCTest
 #endif
 
 /// A guest's whole life through the CLI and a real daemon: launch, list, exec, console, stop, delete.
-final class ManagerLifecycleTests: XCTestCase {
-  var f: DaemonFixture!
-
-  override func setUpWithError() throws {
-    f = try DaemonFixture()
-    try f.startDaemon()
-    try f.busyboxImage()
-  }
-
-  override func tearDown() {
-    f?.tearDown()
-  }
-
+final class ManagerLifecycleTests: ManagerTestCase {
   func testLaunchedGuestRunsIsListedAndStopsAndDeletesCleanly() throws {
     let g = f.name("life")
     f.ok(["launch", g, "--image", "busybox", "-c", "limits.memory=64MiB", "--", "sh", "-c", "echo up; sleep 1000"])
@@ -141,19 +129,7 @@ final class ManagerLifecycleTests: XCTestCase {
 }
 
 /// How a guest ends is told apart, and a stopped guest's directory is a whole guest on another store.
-final class ManagerExitAndCopyTests: XCTestCase {
-  var f: DaemonFixture!
-
-  override func setUpWithError() throws {
-    f = try DaemonFixture()
-    try f.startDaemon()
-    try f.busyboxImage()
-  }
-
-  override func tearDown() {
-    f?.tearDown()
-  }
-
+final class ManagerExitAndCopyTests: ManagerTestCase {
   func testAGuestKilledByTheOOMKillerEndsWithReasonOOM() throws {
     let g = f.name("oom")
     // The guest's init (a shell) grows a 64 MiB variable inside a 16 MiB limit.

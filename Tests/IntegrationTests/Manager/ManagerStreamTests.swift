@@ -9,19 +9,12 @@ import XCTest
 
 /// The console and exec streams through the real daemon's API: several console clients at once, input
 /// from one reaching the guest, history first; a terminal exec's exit code.
-final class ManagerStreamTests: XCTestCase {
-  var f: DaemonFixture!
+final class ManagerStreamTests: ManagerTestCase {
   var api: APIClient!
 
   override func setUpWithError() throws {
-    f = try DaemonFixture()
-    try f.startDaemon()
-    try f.busyboxImage()
+    try super.setUpWithError()
     api = APIClient(socketPath: f.socket)
-  }
-
-  override func tearDown() {
-    f?.tearDown()
   }
 
   /// Reads stdout frames from `c` until their text contains `text` (or 10 s pass); returns the text.

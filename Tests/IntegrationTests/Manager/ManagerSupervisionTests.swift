@@ -6,19 +6,7 @@ import XCTest
 #endif
 
 /// Guests outlive the daemon; the next daemon re-adopts, finishes, rolls back, restarts and autostarts.
-final class ManagerSupervisionTests: XCTestCase {
-  var f: DaemonFixture!
-
-  override func setUpWithError() throws {
-    f = try DaemonFixture()
-    try f.startDaemon()
-    try f.busyboxImage()
-  }
-
-  override func tearDown() {
-    f?.tearDown()
-  }
-
+final class ManagerSupervisionTests: ManagerTestCase {
   func testGuestsKeepRunningThroughDaemonKillAndAreReadopted() throws {
     let a = f.name("a")
     let b = f.name("b")
@@ -130,19 +118,7 @@ final class ManagerSupervisionTests: XCTestCase {
 }
 
 /// What the daemon runs on its own and what it records when that fails.
-final class ManagerRecoveryTests: XCTestCase {
-  var f: DaemonFixture!
-
-  override func setUpWithError() throws {
-    f = try DaemonFixture()
-    try f.startDaemon()
-    try f.busyboxImage()
-  }
-
-  override func tearDown() {
-    f?.tearDown()
-  }
-
+final class ManagerRecoveryTests: ManagerTestCase {
   func testRestartsPendingWhenTheDaemonDiesAreRunByTheNextDaemon() throws {
     let g = f.name("pending")
     f.ok(["launch", g, "--image", "busybox", "-c", "boot.restart=on-failure:3", "--", "sh", "-c", "exit 1"])

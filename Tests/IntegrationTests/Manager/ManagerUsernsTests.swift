@@ -7,19 +7,10 @@ import XCTest
 
 /// `security.userns` guests: guest root is a host id range of its own, yet owns and writes its root
 /// file system, which is the shared image idmapped onto that range under the guest's own upper layer.
-final class ManagerUsernsTests: XCTestCase {
-  var f: DaemonFixture!
-
-  override func setUpWithError() throws {
-    f = try DaemonFixture()
+final class ManagerUsernsTests: ManagerTestCase {
+  override func prepare(_ fixture: DaemonFixture) {
     // Guest root runs as its own host ids when the runtime binds its root: it must search its way there.
-    chmod(f.tmp, 0o711)
-    try f.startDaemon()
-    try f.busyboxImage()
-  }
-
-  override func tearDown() {
-    f?.tearDown()
+    chmod(fixture.tmp, 0o711)
   }
 
   private func run(_ g: String, _ script: String, file: StaticString = #filePath, line: UInt = #line) -> String {
