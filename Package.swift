@@ -42,6 +42,9 @@ let package = Package(
     // The fuzz target (Scripts/fuzz.sh); a plain build runs it over files given as arguments.
     .executableTarget(
       name: "cella-fuzz", dependencies: ["CellaRuntimeCore", "CellaEngine", "CellaCgroups", "CellaOCI", "CellaSys"]),
+    // Bridges, veths, taps, namespaces, addresses and routes over rtnetlink; IPAM; nftables rule sets
+    // (issue 10). Knows nothing of guests.
+    .target(name: "CellaNet", dependencies: ["CellaErrors", "CellaSys", "CShims"]),
     // The manager's wire model: requests, answers, error envelope, stream frames, paths (no I/O).
     .target(name: "CellaAPI", dependencies: ["CellaErrors"]),
     // Guests, images, profiles, config keys, the store, keepers, supervision: what the daemon does.
@@ -80,6 +83,7 @@ let package = Package(
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
+    .testTarget(name: "CellaNetTests", dependencies: ["CellaNet", "CellaSys"]),
     .testTarget(
       name: "CellaDaemonTests", dependencies: ["CellaDaemon", "CellaClient", "CellaAPI", "CellaErrors", "CellaSys"]),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),

@@ -1,0 +1,18 @@
+import CellaErrors
+
+/// The one error type of CellaNet: a kind and one line naming the link, address or rule at fault.
+public struct NetError: KindedError, Equatable {
+  public let kind: ErrorKind
+  public let message: String
+
+  /// An error of `kind`; the text is folded to one line.
+  public init(_ kind: ErrorKind, _ message: String) {
+    self.kind = kind
+    self.message = ErrorText.oneLine(message)
+  }
+
+  /// A failed system call or netlink request during `step`, its kind taken from the errno.
+  public init(_ step: String, errno code: Int32) {
+    self.init(ErrorKind.from(errno: code), "\(step): \(ErrorText.errno(code))")
+  }
+}
