@@ -102,7 +102,7 @@ public struct ImageStore: Sendable {
     let text: String
     do { text = try FileIO.readString(path) } catch { throw HostError("", error) }
     do {
-      return try YAMLDecoder().decode(ImageRecord.self, from: text)
+      return try YAMLDecoder(encoding: .utf8).decode(ImageRecord.self, from: text)
     } catch {
       throw HostError(.invalidArgument, "\(path): \(error)")
     }

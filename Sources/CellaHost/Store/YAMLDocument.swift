@@ -34,7 +34,9 @@ struct YAMLDocument {
     }
     let node: Node?
     do {
-      node = try Yams.compose(yaml: text)
+      // UTF-8 named here: Yams' default looks the encoding up in the whole process environment at
+      // every parse (a daemon's start read three records and paid for it three times).
+      node = try Yams.compose(yaml: text, .default, .default, .utf8)
     } catch let error as YamlError {
       throw HostError(.invalidArgument, "\(path):\(describe(error))")
     } catch {
