@@ -1,4 +1,5 @@
 import CellaAPI
+import CellaOCI
 
 extension Manager {
   public func guestConfig(_ name: String) throws -> GuestConfig {
@@ -31,10 +32,24 @@ extension Manager {
     let effective = try effectiveConfig(of: record)
     let image = try images.record(record.image)
     _ = try spec(for: record, image: image, effective: effective, paths: paths)
+    // A running guest takes its new limits at once (the rest at its next start); a limit the kernel
+    // refuses (memory below what the guest uses) refuses the whole change.
+    if KeeperLink.isAlive(paths: paths) { try applyLimits(name, effective) }
     try record.write(to: paths.record)
     _ = consume lock
     log.info("guest \(name): configuration changed")
     return GuestConfig(config: record.config, effectiveConfig: try effectiveMap(of: record))
+  }
+
+  /// Writes a running guest's limits to its cgroup: the ones no key sets any more are lifted.
+  func applyLimits(_ name: String, _ effective: EffectiveConfig) throws(HostError) {
+    var r = LinuxResources()
+    r.memory = LinuxMemory(limit: effective.memoryLimit.map { Int64(clamping: $0) } ?? -1)
+    r.cpu = LinuxCPU(shares: effective.cpuShares, quota: effective.cpuQuota ?? -1, period: effective.cpuPeriod)
+    r.pids = LinuxPids(limit: effective.pidsLimit ?? -1)
+    do { try lifecycle.update(id: name, resources: r) } catch {
+      throw HostError("guest \"\(name)\": applying the new limits", error)
+    }
   }
 
   /// The guest's keys after layering: `default` profile, its profiles in order, its own keys.

@@ -39,6 +39,10 @@ extension Manager {
       try checkOwner(record, try idRange(of: record, effective, allocate: false))
     }
     let record = try profiles.replace(name, config: replace.config)
+    for guest in users where KeeperLink.isAlive(paths: layout.guest(guest)) {
+      guard let g = try? loadRecord(guest), let effective = try? effectiveConfig(of: g) else { continue }
+      do { try applyLimits(guest, effective) } catch { log.warning("profile \(name): \(error.message)") }
+    }
     log.info("profile \(name): changed")
     return record.info(usedBy: users)
   }

@@ -34,6 +34,26 @@ final class ManagerInputTests: ManagerTestCase {
     XCTAssertTrue(inUse.stderr.contains(g), "\(inUse)")
   }
 
+  func testLimitsSetOnARunningGuestApplyAtOnce() throws {
+    let g = f.name("live")
+    f.ok(["launch", g, "--image", "busybox", "-c", "limits.pids=40", "--", "sleep", "1000"])
+    func read(_ c: String, _ file: String) -> String {
+      ((try? String(contentsOfFile: f.cgroupDir(g, c) + "/" + file, encoding: .utf8)) ?? "")
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    XCTAssertEqual(read("pids", "pids.max"), "40")
+    f.ok(["config", "set", g, "limits.memory=48MiB", "limits.cpu=0.5"])
+    XCTAssertEqual(read("memory", "memory.limit_in_bytes"), "\(48 << 20)")
+    XCTAssertEqual(read("cpu", "cpu.cfs_quota_us"), "50000")
+    f.ok(["config", "unset", g, "limits.pids"])
+    XCTAssertEqual(read("pids", "pids.max"), "max", "an unset limit is lifted")
+    f.ok(["profile", "set", "default", "limits.pids=30"])
+    XCTAssertEqual(read("pids", "pids.max"), "30", "a profile's change reaches its running guests")
+    let refused = f.cli(["config", "set", g, "limits.memory=64KiB"])
+    XCTAssertNotEqual(refused.status, 0, "a limit below what the guest uses is refused: \(refused)")
+    XCTAssertEqual((f.info(g)["config"] as? [String: String])?["limits.memory"], "48MiB", "and not saved")
+  }
+
   func testBadInputsGetOneLineAndLeaveNothing() throws {
     let g = f.name("bad")
     func refused(_ args: [String], _ text: String, status: Int32 = 1, line: UInt = #line) {
