@@ -264,3 +264,12 @@ final class TestDir {
   }
   deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+extension ConfigKeysTests {
+  func testAutostartDelayIsAtMostAnHour() throws {
+    XCTAssertNoThrow(try ConfigKeys.validate(key: "boot.autostart.delay", value: "3600"))
+    XCTAssertThrowsError(try ConfigKeys.validate(key: "boot.autostart.delay", value: "3601")) { error in
+      XCTAssertTrue("\(error)".contains("more than 3600 seconds"), "\(error)")
+    }
+  }
+}

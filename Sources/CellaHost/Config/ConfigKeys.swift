@@ -33,8 +33,9 @@ public enum ConfigKeys {
       "boot.autostart.priority", "integer", default: "0", doc: "Autostart order: higher starts first",
       check: { integer($0, Int64(Int32.min)...Int64(Int32.max)) }),
     ConfigKey(
-      "boot.autostart.delay", "seconds", default: "0", doc: "Seconds to wait after autostarting this guest",
-      check: { seconds($0) }),
+      "boot.autostart.delay", "seconds", default: "0",
+      doc: "Seconds to wait after autostarting this guest (at most an hour)",
+      check: { seconds($0, max: maxAutostartDelay) }),
     ConfigKey(
       "boot.restart", "restart-policy", default: "no",
       doc: "When the daemon restarts a guest that ended by itself: no, on-failure, on-failure:N or always",
@@ -172,10 +173,15 @@ public enum ConfigKeys {
     return "\(q(text)) is not an integer from \(range.lowerBound) to \(range.upperBound)"
   }
 
-  private static func seconds(_ text: String) -> String? {
-    ConfigValues.integer(text, in: 0...Int64(Int32.max)) == nil
-      ? "\(q(text)) is not a number of seconds (0 or more)" : nil
+  private static func seconds(_ text: String, max: Int64 = Int64(Int32.max)) -> String? {
+    guard ConfigValues.integer(text, in: 0...Int64(Int32.max)) != nil else {
+      return "\(q(text)) is not a number of seconds (0 or more)"
+    }
+    return ConfigValues.integer(text, in: 0...max) == nil ? "\(q(text)) is more than \(max) seconds" : nil
   }
+
+  /// The longest `boot.autostart.delay`: autostart waits it out before the next guest.
+  public static let maxAutostartDelay: Int64 = 3600
 
   private static func bool(_ text: String) -> String? {
     ConfigValues.bool(text) == nil ? "\(q(text)) is not true or false" : nil

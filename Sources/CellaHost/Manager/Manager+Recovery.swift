@@ -158,7 +158,7 @@ extension Manager {
       } catch {
         markError(c.name, "autostart failed: \(error.message)")
       }
-      if c.delay > 0 { usleep(UInt32(min(c.delay, 3600) * 1_000_000)) }
+      if c.delay > 0 { Thread.sleep(forTimeInterval: c.delay) }
     }
   }
 
