@@ -7,10 +7,12 @@ import XCTest
 
 /// A network namespace the runtime makes has `lo` up, as with runc and crun (podman's `--network none`).
 final class LoopbackTests: RuntimeTestCase {
-  /// Prints whether IFF_UP is set on lo, then sends "hello" over TCP to 127.0.0.1 and prints what arrived.
+  /// Prints whether IFF_UP is set on lo, then sends "hello" over TCP to 127.0.0.1 and prints what arrived
+  /// (the client retries until the listener is up: a loaded host must not fail it).
   static let probe =
-    "f=$(cat /sys/class/net/lo/flags); echo lo-up=$(( f & 1 )); "
-    + "(nc -l -p 7777 &); sleep 0.3; echo hello | nc 127.0.0.1 7777; sleep 0.2"
+    "f=$(cat /sys/class/net/lo/flags); echo lo-up=$(( f & 1 )); nc -l -p 7777 & l=$!; i=0; "
+    + "until echo hello | nc 127.0.0.1 7777 2>/dev/null; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done; "
+    + "wait $l"
 
   func testNewNetworkNamespaceHasLoopbackUp() throws {
     let b = try env.bundle(["sh", "-c", Self.probe])
