@@ -1,5 +1,6 @@
 import CellaAPI
 import CellaOCI
+import Glibc
 
 extension Manager {
   public func guestConfig(_ name: String) throws -> GuestConfig {
@@ -102,7 +103,12 @@ extension Manager {
     guard effective.userns else { return nil }
     let uids = UidAllocator(layout: layout)
     if let known = try uids.range(of: record.name) { return known }
-    return allocate ? try uids.allocate(for: record.name) : IDRange(first: uids.first, count: uids.size)
+    guard allocate else { return IDRange(first: uids.first, count: uids.size) }
+    // A guest whose upper layer already belongs to a range (copied from another store) asks for it back.
+    var st = stat()
+    let owner = lstat(layout.guest(record.name).upper, &st) == 0 ? st.st_uid : 0
+    return try uids.allocate(
+      for: record.name, preferring: owner >= uids.first ? IDRange(first: owner, count: uids.size) : nil)
   }
 
   /// Refuses a `security.userns` other than the one the guest's files were made with.

@@ -41,13 +41,21 @@ public struct UidAllocator: Sendable {
     self.size = max(size, 1)
   }
 
-  /// The range of `guest`, allocating and recording one when it has none.
-  public func allocate(for guest: String) throws(HostError) -> IDRange {
+  /// The range of `guest`, allocating and recording one when it has none: `preferred` when it is free
+  /// (a guest copied from another store keeps the ids its files have), else the first free one.
+  public func allocate(for guest: String, preferring preferred: IDRange? = nil) throws(HostError) -> IDRange {
     try Names.check(guest, as: "guest")
     return try FileLock.withLock(layout.uidMapLock) { () throws(HostError) -> IDRange in
       var ranges = try readRanges()
       if let known = ranges[guest] { return known }
       let taken = ranges.values.sorted { $0.first < $1.first }
+      if let preferred, preferred.count == size, preferred.first >= first,
+        UInt64(preferred.first) + UInt64(size) < UInt64(UInt32.max), !taken.contains(where: { $0.overlaps(preferred) })
+      {
+        ranges[guest] = preferred
+        try writeRanges(ranges)
+        return preferred
+      }
       var candidate = UInt64(first)
       while true {
         let range = IDRange(first: UInt32(truncatingIfNeeded: candidate), count: size)

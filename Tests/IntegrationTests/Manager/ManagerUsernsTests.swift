@@ -146,3 +146,28 @@ final class ManagerUsernsTests: ManagerTestCase {
     XCTAssertNil(owner(dir + "/denied"))
   }
 }
+
+extension ManagerUsernsTests {
+  func testAUsernsGuestCopiedToAnotherStoreKeepsItsIdRange() throws {
+    let first = f.name("ua")
+    let moved = f.name("ub")
+    f.ok(["launch", first, "--image", "busybox", "-c", "security.userns=true", "--", "sleep", "1000"])
+    f.ok(["launch", moved, "--image", "busybox", "-c", "security.userns=true", "--", "sleep", "1000"])
+    let map = f.ok(["exec", moved, "--", "cat", "/proc/self/uid_map"]).stdout
+    XCTAssertTrue(map.contains("1065536"), "the second guest has the second range: \(map)")
+    f.ok(["exec", moved, "--", "sh", "-c", "echo mine > /file"])
+    f.ok(["stop", moved, "--force"])
+    let other = try DaemonFixture()
+    defer { other.tearDown() }
+    chmod(other.tmp, 0o711)
+    try other.startDaemon()
+    try other.busyboxImage()
+    let copy = Spawner.run(
+      "/bin/cp", ["-a", f.stateDir + "/guests/" + moved, other.stateDir + "/guests/" + moved], outputDirectory: f.tmp)
+    XCTAssertEqual(copy.status, 0, "\(copy)")
+    other.ok(["start", moved])
+    XCTAssertTrue(other.ok(["exec", moved, "--", "cat", "/proc/self/uid_map"]).stdout.contains("1065536"))
+    XCTAssertEqual(other.ok(["exec", moved, "--", "sh", "-c", "cat /file; stat -c %u /file"]).stdout, "mine\n0\n")
+    other.ok(["delete", "--force", moved])
+  }
+}
