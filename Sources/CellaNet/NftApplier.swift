@@ -86,68 +86,86 @@ public struct NftApplier: Sendable {
   }
 
   /// Spawns `argv` and pumps `input` into it while draining its stdout and stderr in one poll loop (a
-  /// large rule set fills a pipe before nft has read it all). Its stdin is a socket written with
-  /// MSG_NOSIGNAL: an nft that dies early gives EPIPE, not a SIGPIPE that would kill the daemon.
+  /// large rule set fills a pipe before nft has read it all). Its stdin must be a pipe or a file: nft
+  /// opens /dev/stdin, which fails for a socket. SIGPIPE is blocked in the calling thread while it
+  /// writes (and one that came is taken back), so an nft that dies early gives EPIPE rather than a
+  /// signal that would kill the process; other threads and the process's dispositions are untouched.
   static func spawn(_ argv: [String], input: [UInt8]) throws(NetError) -> (
     status: Int32, stdout: [UInt8], stderr: [UInt8]
   ) {
-    var pair: [Int32] = [-1, -1]
-    var out: [Int32] = [-1, -1]
-    var err: [Int32] = [-1, -1]
-    defer { for fd in pair + out + err where fd >= 0 { close(fd) } }
-    guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-      throw NetError("socketpair for nft", errno: errno)
-    }
-    guard cella_pipe2(&out, O_CLOEXEC) == 0, cella_pipe2(&err, O_CLOEXEC) == 0 else {
-      throw NetError("pipe for nft", errno: errno)
+    var inPipe: [Int32] = [-1, -1]
+    var outPipe: [Int32] = [-1, -1]
+    var errPipe: [Int32] = [-1, -1]
+    defer { for fd in inPipe + outPipe + errPipe where fd >= 0 { close(fd) } }
+    guard cella_pipe2(&inPipe, O_CLOEXEC) == 0, cella_pipe2(&outPipe, O_CLOEXEC) == 0,
+      cella_pipe2(&errPipe, O_CLOEXEC) == 0
+    else { throw NetError("pipe for nft", errno: errno) }
+    var sigpipe = sigset_t()
+    sigemptyset(&sigpipe)
+    sigaddset(&sigpipe, SIGPIPE)
+    var savedMask = sigset_t()
+    pthread_sigmask(SIG_BLOCK, &sigpipe, &savedMask)
+    defer {
+      var pending = sigset_t()
+      sigpending(&pending)
+      if sigismember(&savedMask, SIGPIPE) == 0 && sigismember(&pending, SIGPIPE) == 1 {
+        var now = timespec()
+        _ = sigtimedwait(&sigpipe, nil, &now)
+      }
+      pthread_sigmask(SIG_SETMASK, &savedMask, nil)
     }
     let pid: pid_t
     do {
       pid = try Spawn.start(
-        path: argv[0], argv: argv, env: environment, stdin: pair[1], stdout: out[1], stderr: err[1], closeOthers: true)
+        path: argv[0], argv: argv, env: environment, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1],
+        closeOthers: true)
     } catch {
       throw NetError(error.kind, "run \(error.message)")
     }
-    for i in [1] {
-      close(pair[i]); pair[i] = -1
-      close(out[i]); out[i] = -1
-      close(err[i]); err[i] = -1
+    // The child's ends: closed here so that EOF and EPIPE come when the child is done.
+    for fd in [inPipe[0], outPipe[1], errPipe[1]] { close(fd) }
+    inPipe[0] = -1
+    outPipe[1] = -1
+    errPipe[1] = -1
+    _ = fcntl(inPipe[1], F_SETFL, fcntl(inPipe[1], F_GETFL) | O_NONBLOCK)
+    var written = 0
+    if input.isEmpty {
+      close(inPipe[1])
+      inPipe[1] = -1
     }
-    _ = fcntl(pair[0], F_SETFL, fcntl(pair[0], F_GETFL) | O_NONBLOCK)
-    if input.isEmpty { _ = shutdown(pair[0], Int32(SHUT_WR)) }
-    var written = input.isEmpty ? -1 : 0
     var stdout: [UInt8] = []
     var stderr: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
-    while out[0] >= 0 || err[0] >= 0 {
+    while outPipe[0] >= 0 || errPipe[0] >= 0 {
       var fds: [pollfd] = []
-      if out[0] >= 0 { fds.append(pollfd(fd: out[0], events: Int16(POLLIN), revents: 0)) }
-      if err[0] >= 0 { fds.append(pollfd(fd: err[0], events: Int16(POLLIN), revents: 0)) }
-      if written >= 0 { fds.append(pollfd(fd: pair[0], events: Int16(POLLOUT), revents: 0)) }
+      for fd in [outPipe[0], errPipe[0]] where fd >= 0 { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+      if inPipe[1] >= 0 { fds.append(pollfd(fd: inPipe[1], events: Int16(POLLOUT), revents: 0)) }
       if poll(&fds, nfds_t(fds.count), -1) < 0 {
         if errno == EINTR { continue }
         break
       }
       for p in fds where p.revents != 0 {
-        if p.fd == pair[0] {
-          let n = input.withUnsafeBytes {
-            send(pair[0], $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL))
-          }
+        if p.fd == inPipe[1] {
+          let n = input.withUnsafeBytes { write(inPipe[1], $0.baseAddress! + written, $0.count - written) }
           if n > 0 { written += n }
           if (n < 0 && errno != EAGAIN && errno != EINTR) || written >= input.count {
-            // Done, or nft stopped reading (it will say why on stderr).
-            _ = shutdown(pair[0], Int32(SHUT_WR))
-            written = -1
+            // Done, or nft stopped reading (it says why on stderr).
+            close(inPipe[1])
+            inPipe[1] = -1
           }
           continue
         }
         let n = chunk.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
         if n < 0 && errno == EINTR { continue }
+        let isOut = p.fd == outPipe[0]
         if n <= 0 {
-          if p.fd == out[0] { close(out[0]); out[0] = -1 } else { close(err[0]); err[0] = -1 }
-          continue
+          close(p.fd)
+          if isOut { outPipe[0] = -1 } else { errPipe[0] = -1 }
+        } else if isOut {
+          stdout += chunk[0..<n]
+        } else {
+          stderr += chunk[0..<n]
         }
-        if p.fd == out[0] { stdout += chunk[0..<n] } else { stderr += chunk[0..<n] }
       }
     }
     let status = (try? Processes.wait(pid)) ?? -1

@@ -158,18 +158,21 @@ public enum NftRuleset {
   // MARK: - Rules
 
   static func inetRules(_ model: NftModel) -> [NftJSON] {
+    // Chain by chain, in the order nft lists them, so that `nft -j list` reads back the same sequence.
     var rules: [NftJSON] = []
+    var output: [NftJSON] = []
     for p in model.published {
       let to = [payload(p.proto.rawValue, "dport") == .int(Int(p.hostPort)), dnat(p.guestAddress, p.guestPort)]
       if let a = p.hostAddress {
         let daddr = payload("ip", "daddr") == .string(a.description)
         rules.append(rule("inet", "prerouting", [daddr] + to))
-        rules.append(rule("inet", "output", [daddr] + to))
+        output.append(rule("inet", "output", [daddr] + to))
       } else {
         rules.append(rule("inet", "prerouting", [localDestination] + to))
-        rules.append(rule("inet", "output", [payload("ip", "daddr") != prefix(loopback), localDestination] + to))
+        output.append(rule("inet", "output", [payload("ip", "daddr") != prefix(loopback), localDestination] + to))
       }
     }
+    rules += output
     for n in model.networks {
       if n.nat {
         rules.append(
