@@ -1,0 +1,274 @@
+/// Builds cella's nftables tables from an `NftModel`, as the JSON `nft -j -f -` reads.
+///
+/// Cella owns exactly two tables, `inet cella` and `bridge cella`, and never touches another: each
+/// rule set replaces both in one transaction (add table, which is a no-op if it exists; delete it; add
+/// it again with its chains and rules), so the kernel swaps them atomically and no packet ever sees half
+/// a rule set. Nothing here flushes the ruleset or names another table.
+///
+/// `inet cella`:
+/// - `prerouting` / `output` (nat, dstnat priority -100): DNAT of published ports, for traffic arriving
+///   from outside and for the host's own connections to its addresses (loopback excluded: DNAT from
+///   127.0.0.0/8 to a bridge would need route_localnet on every bridge);
+/// - `postrouting` (nat, srcnat priority 100): masquerade of NAT networks' traffic leaving by any device
+///   but their bridge; masquerade of hairpin traffic (a guest reaching a published port that leads back
+///   into its own bridge, whose answer must come back through the host);
+/// - `forward` (filter priority 0, policy accept): no new connection between two cella bridges.
+///
+/// `bridge cella` (filter priority -200):
+/// - `prerouting` (every frame a guest port sends, whether switched to another port or delivered to the
+///   host, which a `forward` chain alone would miss): anti-spoofing. Only IPv4 and ARP, only from the
+///   guest's MAC, ARP naming only the guest's MAC and address (or 0.0.0.0, RFC 5227 probes), IPv4 only
+///   from the guest's address (or 0.0.0.0 to DHCP, before a VM has its lease);
+/// - `forward` (port-to-port switching only): isolated networks drop every frame between two guest ports.
+///
+/// Coexisting with Docker (and any other owner of the FORWARD hook): netfilter runs every base chain
+/// registered on a hook, in priority order, and a packet survives only if none of them drops it; an
+/// `accept` ends the packet's walk through one base chain, never through the others. So when Docker
+/// sets the policy of iptables' FORWARD chain (table `ip filter`, an iptables-nft base chain at
+/// priority 0) to DROP, no rule in a cella table can let routed cella traffic (NAT to the outside,
+/// published ports) through it, whatever its priority. Switched traffic inside one bridge is not
+/// affected: without br_netfilter, bridged frames never reach the IPv4 forward hook. What works
+/// (Docker's and Incus's documentation): Docker sets the policy only when it enables ip_forward itself,
+/// so enabling net.ipv4.ip_forward before Docker starts (a sysctl.d file), or Docker 28's
+/// `--ip-forward-no-drop`, avoids it; otherwise an accept for cella's bridges must live in Docker's
+/// `DOCKER-USER` chain, which Docker reserves for the admin: that is the admin's call, not a rule cella
+/// writes into a table it does not own. The manager should detect the DROP policy and say so in one line.
+public enum NftRuleset {
+  /// The name of both of cella's tables.
+  public static let tableName = "cella"
+  /// The families of cella's tables.
+  public static let families = ["inet", "bridge"]
+
+  /// The commands that replace cella's tables with those of `model`; refuses an inconsistent model in one line.
+  public static func build(_ model: NftModel) throws(NetError) -> [NftJSON] {
+    try check(model)
+    var commands = replaceTables()
+    commands += inetChains().map(add)
+    commands += inetRules(model).map(add)
+    commands += bridgeChains().map(add)
+    commands += bridgeRules(model).map(add)
+    return commands
+  }
+
+  /// The commands that remove cella's tables (and only them), whether they exist or not.
+  public static func removal() -> [NftJSON] {
+    families.flatMap { family in [add(table(family)), command("delete", table(family))] }
+  }
+
+  /// The `nft -j -f -` document of `commands`, one command a line.
+  public static func document(_ commands: [NftJSON]) -> String {
+    "{\"nftables\":[\n" + commands.map(\.text).joined(separator: ",\n") + "\n]}\n"
+  }
+
+  // MARK: - Checks
+
+  static func check(_ model: NftModel) throws(NetError) {
+    var bridges: [String: NftModel.Network] = [:]
+    for n in model.networks {
+      try checkInterface(n.bridge)
+      if bridges[n.bridge] != nil { throw NetError(.alreadyExists, "bridge \(n.bridge): two networks name it") }
+      bridges[n.bridge] = n
+    }
+    for p in model.ports {
+      try checkInterface(p.interface)
+      guard let n = bridges[p.bridge] else {
+        throw NetError(.invalidArgument, "guest port \(p.interface): bridge \(p.bridge) is no cella network")
+      }
+      guard n.subnet.contains(p.ipv4) else {
+        throw NetError(.invalidArgument, "guest port \(p.interface): address \(p.ipv4) is outside \(n.subnet)")
+      }
+    }
+    for (i, p) in model.published.enumerated() {
+      let name = "\(p.proto.rawValue) port \(p.hostPort)"
+      if p.hostPort == 0 { throw NetError(.invalidArgument, "host port 0: out of range 1-65535") }
+      if p.guestPort == 0 { throw NetError(.invalidArgument, "\(name): guest port 0 is out of range 1-65535") }
+      if let a = p.hostAddress, a.value >> 24 == 127 {
+        throw NetError(.invalidArgument, "\(name): host address \(a) is a loopback address, which cannot be published")
+      }
+      for q in model.published[..<i]
+      where q.proto == p.proto && q.hostPort == p.hostPort
+        && (q.hostAddress == nil || p.hostAddress == nil || q.hostAddress == p.hostAddress)
+      {
+        throw NetError(.alreadyExists, "\(name) is already published (to \(q.guestAddress):\(q.guestPort))")
+      }
+    }
+  }
+
+  static func checkInterface(_ name: String) throws(NetError) {
+    guard (1...15).contains(name.utf8.count), name != ".", name != "..",
+      name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f && $0 != "/" })
+    else {
+      throw NetError(.invalidArgument, "interface name \"\(name)\": must be 1-15 printable bytes without '/' or spaces")
+    }
+  }
+
+  // MARK: - Tables and chains
+
+  static func replaceTables() -> [NftJSON] {
+    families.flatMap { family in [add(table(family)), command("delete", table(family)), add(table(family))] }
+  }
+
+  static func table(_ family: String) -> NftJSON {
+    .object([("table", .object([("family", .string(family)), ("name", .string(tableName))]))])
+  }
+
+  static func chain(_ family: String, _ name: String, type: String, hook: String, priority: Int) -> NftJSON {
+    .object([
+      (
+        "chain",
+        .object([
+          ("family", .string(family)), ("table", .string(tableName)), ("name", .string(name)), ("type", .string(type)),
+          ("hook", .string(hook)), ("prio", .int(priority)), ("policy", .string("accept")),
+        ])
+      )
+    ])
+  }
+
+  static func inetChains() -> [NftJSON] {
+    [
+      chain("inet", "prerouting", type: "nat", hook: "prerouting", priority: -100),
+      chain("inet", "output", type: "nat", hook: "output", priority: -100),
+      chain("inet", "postrouting", type: "nat", hook: "postrouting", priority: 100),
+      chain("inet", "forward", type: "filter", hook: "forward", priority: 0),
+    ]
+  }
+
+  static func bridgeChains() -> [NftJSON] {
+    [
+      chain("bridge", "prerouting", type: "filter", hook: "prerouting", priority: -200),
+      chain("bridge", "forward", type: "filter", hook: "forward", priority: -200),
+    ]
+  }
+
+  static func rule(_ family: String, _ chain: String, _ expr: [NftJSON]) -> NftJSON {
+    .object([
+      (
+        "rule",
+        .object([
+          ("family", .string(family)), ("table", .string(tableName)), ("chain", .string(chain)),
+          ("expr", .array(expr)),
+        ])
+      )
+    ])
+  }
+
+  static func command(_ verb: String, _ object: NftJSON) -> NftJSON { .object([(verb, object)]) }
+  static func add(_ object: NftJSON) -> NftJSON { command("add", object) }
+
+  // MARK: - Rules
+
+  static func inetRules(_ model: NftModel) -> [NftJSON] {
+    // Chain by chain, in the order nft lists them, so that `nft -j list` reads back the same sequence.
+    var rules: [NftJSON] = []
+    var output: [NftJSON] = []
+    for p in model.published {
+      let to = [payload(p.proto.rawValue, "dport") == .int(Int(p.hostPort)), dnat(p.guestAddress, p.guestPort)]
+      if let a = p.hostAddress {
+        let daddr = payload("ip", "daddr") == .string(a.description)
+        rules.append(rule("inet", "prerouting", [daddr] + to))
+        output.append(rule("inet", "output", [daddr] + to))
+      } else {
+        rules.append(rule("inet", "prerouting", [localDestination] + to))
+        output.append(rule("inet", "output", [payload("ip", "daddr") != prefix(loopback), localDestination] + to))
+      }
+    }
+    rules += output
+    for n in model.networks {
+      if n.nat {
+        rules.append(
+          rule(
+            "inet", "postrouting",
+            [payload("ip", "saddr") == prefix(n.subnet), meta("oifname") != .string(n.bridge), verdict("masquerade")]))
+      }
+      rules.append(
+        rule(
+          "inet", "postrouting",
+          [
+            meta("iifname") == .string(n.bridge), meta("oifname") == .string(n.bridge), ctStatusDNAT,
+            verdict("masquerade"),
+          ]))
+    }
+    rules.append(rule("inet", "forward", [establishedOrRelated, verdict("accept")]))
+    for n in model.networks {
+      let others = model.networks.map(\.bridge).filter { $0 != n.bridge }
+      if others.isEmpty { continue }
+      rules.append(
+        rule(
+          "inet", "forward",
+          [meta("iifname") == .string(n.bridge), meta("oifname") == oneOrSet(others), verdict("drop")]))
+    }
+    return rules
+  }
+
+  static func bridgeRules(_ model: NftModel) -> [NftJSON] {
+    var rules: [NftJSON] = []
+    for p in model.ports {
+      let port = meta("iifname") == .string(p.interface)
+      let mac = NftJSON.string(p.mac.description)
+      let ip = NftJSON.string(p.ipv4.description)
+      rules += [
+        rule("bridge", "prerouting", [port, payload("ether", "saddr") != mac, verdict("drop")]),
+        rule(
+          "bridge", "prerouting",
+          [port, payload("ether", "type") != set([.string("ip"), .string("arp")]), verdict("drop")]),
+        rule("bridge", "prerouting", [port, payload("arp", "saddr ether") != mac, verdict("drop")]),
+        rule(
+          "bridge", "prerouting", [port, payload("arp", "saddr ip") != set([.string("0.0.0.0"), ip]), verdict("drop")]),
+        rule(
+          "bridge", "prerouting",
+          [
+            port, payload("ip", "saddr") == .string("0.0.0.0"), payload("ip", "daddr") == .string("255.255.255.255"),
+            payload("udp", "sport") == .int(68), payload("udp", "dport") == .int(67), verdict("accept"),
+          ]),
+        rule("bridge", "prerouting", [port, payload("ip", "saddr") != ip, verdict("drop")]),
+      ]
+    }
+    for n in model.networks where n.isolated {
+      let members = model.ports.filter { $0.bridge == n.bridge }.map(\.interface)
+      if members.isEmpty { continue }
+      rules.append(
+        rule(
+          "bridge", "forward",
+          [meta("iifname") == oneOrSet(members), meta("oifname") == oneOrSet(members), verdict("drop")]))
+    }
+    return rules
+  }
+
+  // MARK: - Expressions, in the form `nft -j list` prints them
+
+  static let loopback = IPv4Subnet(containing: IPv4Address(127, 0, 0, 0), prefixLength: 8)
+
+  static func meta(_ key: String) -> NftJSON { .object([("meta", .object([("key", .string(key))]))]) }
+  static func payload(_ proto: String, _ field: String) -> NftJSON {
+    .object([("payload", .object([("protocol", .string(proto)), ("field", .string(field))]))])
+  }
+  static func prefix(_ s: IPv4Subnet) -> NftJSON {
+    .object([("prefix", .object([("addr", .string(s.network.description)), ("len", .int(s.prefixLength))]))])
+  }
+  static func set(_ items: [NftJSON]) -> NftJSON { .object([("set", .array(items))]) }
+  static func oneOrSet(_ names: [String]) -> NftJSON {
+    names.count == 1 ? .string(names[0]) : set(names.map { .string($0) })
+  }
+  static func verdict(_ name: String) -> NftJSON { .object([(name, .null)]) }
+  static func match(_ op: String, _ left: NftJSON, _ right: NftJSON) -> NftJSON {
+    .object([("match", .object([("op", .string(op)), ("left", left), ("right", right)]))])
+  }
+  static func dnat(_ address: IPv4Address, _ port: UInt16) -> NftJSON {
+    .object([
+      ("dnat", .object([("family", .string("ip")), ("addr", .string(address.description)), ("port", .int(Int(port)))]))
+    ])
+  }
+  static let localDestination = match(
+    "==", .object([("fib", .object([("result", .string("type")), ("flags", .array([.string("daddr")]))]))]),
+    .string("local"))
+  static let ctStatusDNAT = match("in", .object([("ct", .object([("key", .string("status"))]))]), .string("dnat"))
+  static let establishedOrRelated = match(
+    "in", .object([("ct", .object([("key", .string("state"))]))]), .array([.string("established"), .string("related")]))
+}
+
+// In this file `left == right` and `left != right` on expressions build nft match expressions, so
+// that rules read like nft's own syntax.
+extension NftJSON {
+  fileprivate static func == (left: NftJSON, right: NftJSON) -> NftJSON { NftRuleset.match("==", left, right) }
+  fileprivate static func != (left: NftJSON, right: NftJSON) -> NftJSON { NftRuleset.match("!=", left, right) }
+}
