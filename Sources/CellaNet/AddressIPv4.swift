@@ -15,7 +15,7 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
     guard parts.count == 4 else { return nil }
     var value: UInt32 = 0
     for part in parts {
-      guard (1...3).contains(part.count), part.allSatisfy(\.isASCII), let byte = UInt8(part),
+      guard (1...3).contains(part.count), part.allSatisfy({ $0 >= "0" && $0 <= "9" }), let byte = UInt8(part),
         part.count == 1 || part.first != "0"
       else { return nil }
       value = value << 8 | UInt32(byte)
