@@ -92,6 +92,7 @@ let package = Package(
     .testTarget(name: "CellaRuntimeCLITests", dependencies: ["cella-runtime", "CellaErrors"]),
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
-    .testTarget(name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient"]),
+    .testTarget(
+      name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet"]),
   ]
 )

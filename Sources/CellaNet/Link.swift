@@ -1,7 +1,21 @@
 extension NetlinkSocket {
   /// Creates bridge `name` (down), with `mtu` if given; an existing `name` is `.alreadyExists`.
   public func createBridge(_ name: String, mtu: UInt32? = nil) throws(NetError) {
-    _ = try perform(LinkRequests.createBridge(try Self.checked(name), mtu: mtu))
+    _ = try perform(LinkRequests.createBridge(try Self.checked(name)))
+    guard let mtu else { return }
+    // An MTU given at creation is not "set by the user" to the bridge driver, which then follows its
+    // ports' MTU as they join; set afterwards, it stays.
+    do { try setMTU(name, mtu) } catch {
+      try? deleteLink(name)
+      throw error
+    }
+  }
+
+  /// Sets the MTU of link `name` (a bridge's then no longer follows its ports').
+  public func setMTU(_ name: String, _ mtu: UInt32) throws(NetError) {
+    let name = try Self.checked(name)
+    _ = try perform(
+      LinkRequests.change(name, [.uint32(Netlink.LinkAttribute.mtu, mtu)], step: "set MTU of link \(name) to \(mtu)"))
   }
 
   /// Creates veth pair `name`–`peer` (both down), the peer made directly in `peerNamespace` if given.

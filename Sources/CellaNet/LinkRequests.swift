@@ -4,13 +4,11 @@ enum LinkRequests {
   private static let acked = Netlink.Flag.request | Netlink.Flag.ack
   private static let creating = acked | Netlink.Flag.create | Netlink.Flag.exclusive
 
-  /// RTM_NEWLINK of a new bridge `name`, with `mtu` if given.
-  static func createBridge(_ name: String, mtu: UInt32?) -> NetlinkRequest {
-    var attributes: [NetlinkAttribute] = [.string(A.name, name)]
-    if let mtu { attributes.append(.uint32(A.mtu, mtu)) }
-    attributes.append(.nested(A.linkInfo, [.string(A.infoKind, "bridge")]))
-    return NetlinkRequest(
-      type: Netlink.Message.newLink, flags: creating, header: NetlinkHeader.link(), attributes: attributes,
+  /// RTM_NEWLINK of a new bridge `name`.
+  static func createBridge(_ name: String) -> NetlinkRequest {
+    NetlinkRequest(
+      type: Netlink.Message.newLink, flags: creating, header: NetlinkHeader.link(),
+      attributes: [.string(A.name, name), .nested(A.linkInfo, [.string(A.infoKind, "bridge")])],
       step: "create bridge \(name)")
   }
 

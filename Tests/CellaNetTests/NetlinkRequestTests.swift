@@ -8,21 +8,21 @@ import XCTest
 final class NetlinkRequestTests: XCTestCase {
   private let emptyLinkHeader = "00000000 00000000 00000000 00000000"
 
-  func testNewBridgeHasNameMTUAndKindBridge() {
-    let bytes = LinkRequests.createBridge("ctq0", mtu: 1400).encoded(sequence: 7)
+  func testNewBridgeHasNameAndKindBridge() {
+    let bytes = LinkRequests.createBridge("ctq0").encoded(sequence: 7)
     XCTAssertEqual(
       bytes,
       hex(
-        "44000000 1000 0506 07000000 00000000", emptyLinkHeader,
+        "3c000000 1000 0506 07000000 00000000", emptyLinkHeader,
         "09000300 63747130 00000000",  // IFLA_IFNAME "ctq0"
-        "08000400 78050000",  // IFLA_MTU 1400
         "10001200 0b000100 62726964 67650000"))  // IFLA_LINKINFO { IFLA_INFO_KIND "bridge" }
   }
 
-  func testNewBridgeWithoutMTUOmitsIt() {
-    let bytes = LinkRequests.createBridge("ctq0", mtu: nil).encoded(sequence: 1)
-    XCTAssertEqual(bytes.count, 60)
-    XCTAssertFalse(NetlinkAttributes.parse(bytes[32...]).keys.contains(Netlink.LinkAttribute.mtu))
+  func testSetMTUChangesTheLinkFoundByName() {
+    let request = LinkRequests.change("ctq0", [.uint32(Netlink.LinkAttribute.mtu, 1400)], step: "mtu")
+    XCTAssertEqual(
+      request.encoded(sequence: 1),
+      hex("34000000 1000 0500 01000000 00000000", emptyLinkHeader, "09000300 63747130 00000000", "08000400 78050000"))
   }
 
   func testNewVethNestsThePeerWithItsOwnLinkHeaderAndNamespace() {
