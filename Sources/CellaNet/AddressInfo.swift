@@ -15,12 +15,12 @@ public struct AddressInfo: Sendable, Equatable {
     else { return nil }
     let attributes = NetlinkAttributes.parse(reply.payload[headerSize...])
     // IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on point-to-point links.
-    guard let address = (attributes[A.local] ?? attributes[A.address]).flatMap({ IPv4Address(bytes: $0) }) else {
+    guard let address = (attributes[A.local] ?? attributes[A.address]).flatMap({ IPv4Address(octets: $0) }) else {
       return nil
     }
     self.linkIndex = index
     self.address = address
     self.prefixLength = reply.payload[1]
-    self.broadcast = attributes[A.broadcast].flatMap { IPv4Address(bytes: $0) }
+    self.broadcast = attributes[A.broadcast].flatMap { IPv4Address(octets: $0) }
   }
 }

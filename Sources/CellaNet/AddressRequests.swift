@@ -7,8 +7,8 @@ enum AddressRequests {
   static func change(
     add: Bool, _ address: IPv4Address, prefixLength: UInt8, broadcast: IPv4Address?, index: Int32, link: String
   ) -> NetlinkRequest {
-    var attributes: [NetlinkAttribute] = [.init(A.local, address.bytes), .init(A.address, address.bytes)]
-    if let broadcast { attributes.append(.init(A.broadcast, broadcast.bytes)) }
+    var attributes: [NetlinkAttribute] = [.init(A.local, address.octets), .init(A.address, address.octets)]
+    if let broadcast { attributes.append(.init(A.broadcast, broadcast.octets)) }
     var flags = Netlink.Flag.request | Netlink.Flag.ack
     if add { flags |= Netlink.Flag.create | Netlink.Flag.exclusive }
     return NetlinkRequest(

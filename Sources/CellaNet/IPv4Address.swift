@@ -41,6 +41,12 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
   }
 
+  /// The address in `octets` (network order, as netlink carries it), or nil unless there are four.
+  public init?(octets: [UInt8]) {
+    guard octets.count == 4 else { return nil }
+    self.init(octets[0], octets[1], octets[2], octets[3])
+  }
+
   public var description: String { octets.map { String($0) }.joined(separator: ".") }
 
   public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }

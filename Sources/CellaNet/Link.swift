@@ -64,7 +64,7 @@ extension NetlinkSocket {
   /// Sets the MAC address of link `name`.
   public func setMAC(_ name: String, _ mac: MACAddress) throws(NetError) {
     let name = try Self.checked(name)
-    let address = NetlinkAttribute(Netlink.LinkAttribute.address, mac.bytes)
+    let address = NetlinkAttribute(Netlink.LinkAttribute.address, mac.octets)
     _ = try perform(LinkRequests.change(name, [address], step: "set MAC address of link \(name) to \(mac)"))
   }
 

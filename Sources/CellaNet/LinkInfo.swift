@@ -25,7 +25,7 @@ public struct LinkInfo: Sendable, Equatable {
     self.name = name
     self.isUp = flags & Netlink.interfaceUp != 0
     self.mtu = NetlinkAttributes.uint32(attributes[A.mtu])
-    self.mac = attributes[A.address].flatMap { MACAddress(bytes: $0) }
+    self.mac = attributes[A.address].flatMap { MACAddress(octets: $0) }
     self.masterIndex = NetlinkAttributes.uint32(attributes[A.master]).map { Int32(bitPattern: $0) }
     let info = attributes[A.linkInfo].map { NetlinkAttributes.parse($0[...]) }
     self.kind = info?[A.infoKind].map(NetlinkAttributes.string)

@@ -9,6 +9,12 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
     self.octets = octets
   }
 
+  /// The address in `octets` as the kernel reports it, or nil unless there are six (a tun device has none).
+  public init?(octets: [UInt8]) {
+    guard octets.count == 6 else { return nil }
+    self.octets = octets
+  }
+
   /// Parses six two-digit hex octets separated by colons (either case); nil if malformed.
   public init?(_ text: some StringProtocol) {
     let parts = text.split(separator: ":", omittingEmptySubsequences: false)

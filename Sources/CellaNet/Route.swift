@@ -2,7 +2,7 @@
 enum RouteRequests {
   /// RTM_NEWROUTE of the IPv4 default route via `gateway`, out of link `index` (called `link`) if given.
   static func addDefault(via gateway: IPv4Address, index: Int32?, link: String?) -> NetlinkRequest {
-    var attributes = [NetlinkAttribute(Netlink.RouteAttribute.gateway, gateway.bytes)]
+    var attributes = [NetlinkAttribute(Netlink.RouteAttribute.gateway, gateway.octets)]
     if let index { attributes.append(.uint32(Netlink.RouteAttribute.outputInterface, UInt32(bitPattern: index))) }
     return NetlinkRequest(
       type: Netlink.Message.newRoute,
