@@ -6,7 +6,9 @@ final class TempTree {
   let root: String
 
   init(_ label: String) throws {
-    root = NSTemporaryDirectory() + "cella-cg-\(label)-\(UUID().uuidString)"
+    // Named after the suite's run (CELLA_TEST_RUN), so Scripts/leak-check.sh sees one left behind.
+    let run = ProcessInfo.processInfo.environment["CELLA_TEST_RUN"] ?? "x"
+    root = "/tmp/cella-it-\(run)-cg-\(label)-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
   }
 

@@ -34,6 +34,11 @@ final class V1DriverTests: XCTestCase {
     "systemd": ["cgroup.procs"],
   ]
 
+  // XCTest keeps every test case object to the end of the run, so the tree goes here, not in deinit.
+  override func tearDown() {
+    tree = nil
+  }
+
   override func setUpWithError() throws {
     tree = try TempTree("v1")
     var v1: [String: String] = [:]

@@ -15,6 +15,11 @@ final class V2DriverTests: XCTestCase {
     "rdma.max",
   ]
 
+  // XCTest keeps every test case object to the end of the run, so the tree goes here, not in deinit.
+  override func tearDown() {
+    tree = nil
+  }
+
   override func setUpWithError() throws {
     tree = try TempTree("v2")
     try tree.make(

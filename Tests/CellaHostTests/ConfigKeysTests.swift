@@ -258,7 +258,9 @@ final class ConfigKeysTests: XCTestCase {
 final class TestDir {
   let path: String
   init() throws {
-    let base = FileManager.default.temporaryDirectory.path + "/cella-hosttest-\(UUID().uuidString.prefix(8))"
+    // Named after the suite's run (CELLA_TEST_RUN), so Scripts/leak-check.sh sees one left behind.
+    let run = ProcessInfo.processInfo.environment["CELLA_TEST_RUN"] ?? "x"
+    let base = "/tmp/cella-it-\(run)-host-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
     path = base
   }

@@ -11,6 +11,11 @@ final class GuestSpecTests: XCTestCase {
   private var bundle: String { dir.path + "/bundle" }
   private var image: String { dir.path + "/image" }
 
+  // XCTest keeps every test case object to the end of the run: the directory goes here, not at deinit.
+  override func tearDown() {
+    dir = nil
+  }
+
   override func setUpWithError() throws {
     dir = try TestDir()
     for d in [bundle, dir.path + "/rootfs", image + "/etc", dir.path + "/data"] {

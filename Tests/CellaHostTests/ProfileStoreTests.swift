@@ -9,6 +9,11 @@ import XCTest
 final class ProfileStoreTests: XCTestCase {
   private var dirs: [TestDir] = []
 
+  // XCTest keeps every test case object to the end of the run: the directories go here, not at deinit.
+  override func tearDown() {
+    dirs = []
+  }
+
   private func store() throws -> (ProfileStore, TestDir) {
     let dir = try TestDir()
     dirs.append(dir)
