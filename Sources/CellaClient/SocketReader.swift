@@ -1,6 +1,7 @@
 import CShims
 import CellaAPI
 import CellaErrors
+import CellaSys
 import Glibc
 
 /// A connected unix socket with a read buffer: HTTP heads are read line by line from it, and what the
@@ -24,18 +25,7 @@ final class SocketReader {
     }
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw APIError(.system, "socket: \(ErrorText.errno(errno))") }
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-      raw.copyBytes(from: bytes)
-      raw[bytes.count] = 0
-    }
-    let rc = withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-      }
-    }
+    let rc = withSocketAddress(path) { Glibc.connect(fd, $0, $1) }
     if rc != 0 {
       let e = errno
       Glibc.close(fd)

@@ -36,7 +36,7 @@ enum SocketFile {
     guard fd >= 0 else { throw DaemonError(.system, "socket \(path): \(ErrorText.errno(errno))") }
     // Linux gives the bound file the socket inode's mode: no moment with a wider mode than 0600.
     _ = fchmod(fd, 0o600)
-    let rc = withAddress(path) { Glibc.bind(fd, $0, $1) }
+    let rc = withSocketAddress(path) { Glibc.bind(fd, $0, $1) }
     guard rc == 0 else {
       let e = errno
       close(fd)
@@ -72,26 +72,12 @@ enum SocketFile {
     let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return .refused }
     defer { close(fd) }
-    guard withAddress(path, { Glibc.connect(fd, $0, $1) }) == 0 else { return .refused }
+    guard withSocketAddress(path, { Glibc.connect(fd, $0, $1) }) == 0 else { return .refused }
     // struct ucred (pid, uid, gid): Glibc's module does not import it without _GNU_SOURCE.
     var cred: [Int32] = [0, 0, 0]
     var len = socklen_t(MemoryLayout<Int32>.size * 3)
     guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, cred[0] > 0 else { return .answered(pid: nil) }
     return .answered(pid: cred[0])
-  }
-
-  /// Calls `body` with a sockaddr_un for `path` (the caller checked its length).
-  static func withAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8.prefix(cella_sun_path_size() - 1))
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-      raw.copyBytes(from: bytes)
-      raw[bytes.count] = 0
-    }
-    return withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
   }
 
   /// mkdir -p of the socket's directory; directories made here get 0700 (the API is root's only).

@@ -323,6 +323,6 @@ final class Keeper {
   private func exitRecord(_ status: Int32) -> String {
     let field =
       cella_wifsignaled(status) != 0 ? "\"signal\":\(cella_wtermsig(status))" : "\"code\":\(cella_wexitstatus(status))"
-    return "{\(field),\"time\":\"\(rfc3339Now())\"}"
+    return "{\(field),\"time\":\"\(rfc3339Now(nanoseconds: false))\"}"
   }
 }

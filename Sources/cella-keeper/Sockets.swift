@@ -1,4 +1,5 @@
 import CShims
+import CellaSys
 import Glibc
 
 /// Unix stream sockets by a short relative name (the keeper's cwd is the guest dir).
@@ -9,15 +10,7 @@ enum Sockets {
     unlink(name)
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
     if fd < 0 { throw KeeperError("socket for \(name): \(describe(errno))") }
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(name.utf8)
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-      for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b }
-    }
-    let rc = withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
+    let rc = withSocketAddress(name) { bind(fd, $0, $1) }
     if rc != 0 { throw KeeperError("bind \(name): \(describe(errno))") }
     if chmod(name, 0o600) != 0 { throw KeeperError("chmod \(name): \(describe(errno))") }
     if Glibc.listen(fd, 16) != 0 { throw KeeperError("listen \(name): \(describe(errno))") }

@@ -127,7 +127,7 @@ public struct ImageStore: Sendable {
       if mkdir(rootfs, 0o755) != 0 { throw HostError("mkdir", path: rootfs, errno: errno) }
       let (source, origin, process) = try build(rootfs)
       let record = ImageRecord(
-        name: name, source: source, origin: origin, created: TreeOps.now(), size: TreeOps.diskUsage(rootfs),
+        name: name, source: source, origin: origin, created: Timestamp.now(), size: TreeOps.diskUsage(rootfs),
         process: process)
       let yaml: String
       do { yaml = try YAMLEncoder().encode(record) } catch {

@@ -118,14 +118,4 @@ enum TreeOps {
     }
     return total
   }
-
-  /// The current time as RFC 3339 UTC (`2025-05-20T10:00:00Z`).
-  static func now() -> String {
-    var t = time(nil)
-    var tm = Glibc.tm()
-    gmtime_r(&t, &tm)
-    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):"
-      + "\(two(tm.tm_sec))Z"
-  }
 }

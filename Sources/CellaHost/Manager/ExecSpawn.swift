@@ -57,7 +57,7 @@ enum ExecTerminal {
     guard dirfd >= 0 else { throw HostError("open", path: directory, errno: errno) }
     defer { close(dirfd) }
     let path = "/proc/self/fd/\(dirfd)/\(sockName)"
-    guard bindUnix(listener, path) == 0, listen(listener, 1) == 0 else {
+    guard withSocketAddress(path, { bind(listener, $0, $1) }) == 0, listen(listener, 1) == 0 else {
       throw HostError("bind", path: directory + "/" + sockName, errno: errno)
     }
     defer { unlinkat(dirfd, sockName, 0) }
@@ -126,20 +126,4 @@ enum ExecTerminal {
     _ = cella_set_winsize(fd, UInt16(clamping: rows), UInt16(clamping: cols))
   }
 
-  private static func bindUnix(_ fd: Int32, _ path: String) -> Int32 {
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-      errno = ENAMETOOLONG
-      return -1
-    }
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-      for (i, b) in bytes.enumerated() { raw[i] = b }
-      raw[bytes.count] = 0
-    }
-    return withUnsafePointer(to: &addr) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
-  }
 }

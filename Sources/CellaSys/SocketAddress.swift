@@ -1,7 +1,8 @@
 import Glibc
 
-/// Calls `body` with a sockaddr_un for `path`.
-package func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+/// Calls `body` with a sockaddr_un for `path` (cut at sun_path's size: callers that take a path from
+/// outside check its length first, or bind through `/proc/self/fd/N/NAME`).
+public func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
   var addr = sockaddr_un()
   addr.sun_family = sa_family_t(AF_UNIX)
   let bytes = Array(path.utf8)
