@@ -73,11 +73,7 @@ enum SocketFile {
     guard fd >= 0 else { return .refused }
     defer { close(fd) }
     guard withSocketAddress(path, { Glibc.connect(fd, $0, $1) }) == 0 else { return .refused }
-    // struct ucred (pid, uid, gid): Glibc's module does not import it without _GNU_SOURCE.
-    var cred: [Int32] = [0, 0, 0]
-    var len = socklen_t(MemoryLayout<Int32>.size * 3)
-    guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, cred[0] > 0 else { return .answered(pid: nil) }
-    return .answered(pid: cred[0])
+    return .answered(pid: socketPeerPID(fd))
   }
 
   /// mkdir -p of the socket's directory; directories made here get 0700 (the API is root's only).

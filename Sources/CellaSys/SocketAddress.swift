@@ -13,3 +13,12 @@ public func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
   }
 }
+
+/// The pid of the process at the other end of a connected unix socket (SO_PEERCRED), nil if unknown.
+public func socketPeerPID(_ fd: Int32) -> Int32? {
+  // struct ucred (pid, uid, gid): Glibc's module does not import it without _GNU_SOURCE.
+  var cred: [Int32] = [0, 0, 0]
+  var len = socklen_t(MemoryLayout<Int32>.size * 3)
+  guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, cred[0] > 0 else { return nil }
+  return cred[0]
+}

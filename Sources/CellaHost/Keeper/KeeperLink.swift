@@ -210,10 +210,6 @@ extension KeeperLink {
   public static func peerPID(paths: GuestPaths) -> Int32? {
     guard let fd = try? connect(paths: paths) else { return nil }
     defer { close(fd) }
-    // struct ucred (pid, uid, gid): Glibc's module does not import it without _GNU_SOURCE.
-    var cred: [Int32] = [0, 0, 0]
-    var len = socklen_t(MemoryLayout<Int32>.size * 3)
-    guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, cred[0] > 0 else { return nil }
-    return cred[0]
+    return socketPeerPID(fd)
   }
 }
