@@ -1,3 +1,5 @@
+import CellaAPI
+
 /// Where everything of one state directory lives: the one place the store's paths are spelled.
 public struct StoreLayout: Sendable, Equatable {
   /// The state directory (`/var/lib/cella`, `--state-dir`, `CELLA_STATE_DIR`).
@@ -41,16 +43,16 @@ public struct GuestPaths: Sendable, Equatable {
   public var lower: String { dir + "/lower" }
   public var rootfs: String { dir + "/rootfs" }
   public var bundle: String { dir + "/bundle" }
-  public var consoleLog: String { dir + "/console.log" }
-  public var consoleLogOld: String { dir + "/console.log.1" }
+  public var consoleLog: String { dir + "/" + KeeperFiles.consoleLog }
+  public var consoleLogOld: String { dir + "/" + KeeperFiles.consoleLogOld }
   /// Relative names inside `dir`: the keeper runs with `dir` as its cwd, so a long state dir never
   /// overflows a socket path.
-  public static let keeperSocket = "keeper.sock"
-  public static let keeperLock = "keeper.lock"
-  public static let consoleSocket = "console.sock"
+  public static let keeperSocket = KeeperFiles.socket
+  public static let keeperLock = KeeperFiles.lock
+  public static let consoleSocket = KeeperFiles.consoleSocket
   public var keeperSocket: String { dir + "/" + Self.keeperSocket }
   public var keeperLock: String { dir + "/" + Self.keeperLock }
   public var keeperLog: String { dir + "/keeper.log" }
-  public var exitFile: String { dir + "/exit.json" }
-  public var runtimeLog: String { dir + "/runtime.log" }
+  public var exitFile: String { dir + "/" + KeeperFiles.exit }
+  public var runtimeLog: String { dir + "/" + KeeperFiles.runtimeLog }
 }
