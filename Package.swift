@@ -51,7 +51,7 @@ let package = Package(
     .target(
       name: "CellaHost",
       dependencies: [
-        "CellaAPI", "CellaErrors", "CellaSys", "CShims", "CellaOCI", "CellaRuntimeCore", "CellaCgroups",
+        "CellaAPI", "CellaErrors", "CellaSys", "CShims", "CellaOCI", "CellaRuntimeCore", "CellaCgroups", "CellaNet",
         .product(name: "Yams", package: "Yams"),
       ]),
     // The REST server on the unix socket: routes every call to CellaHost, upgrades for streams.

@@ -26,12 +26,19 @@ public enum Endpoints {
   public static let profiles = prefix + "/profiles"
   public static let imageBuild = images + "/build"
   public static let imageImport = images + "/import"
+  public static let networks = prefix + "/networks"
 
   public static func guest(_ name: String) -> String { guests + "/" + escape(name) }
   /// `start`, `stop`, `restart`, `kill`, `exec`, `config`, `logs`, `console`.
   public static func guest(_ name: String, _ action: String) -> String { guest(name) + "/" + action }
   public static func image(_ name: String) -> String { images + "/" + escape(name) }
   public static func profile(_ name: String) -> String { profiles + "/" + escape(name) }
+  public static func network(_ name: String) -> String { networks + "/" + escape(name) }
+  /// A guest's published ports; with a protocol and host port, one of them.
+  public static func ports(_ guest: String) -> String { self.guest(guest, "ports") }
+  public static func port(_ guest: String, proto: String, hostPort: Int) -> String {
+    ports(guest) + "/" + escape(proto) + "/" + String(hostPort)
+  }
   public static func exec(_ id: String) -> String { prefix + "/exec/" + escape(id) }
 
   /// Percent-escapes a path segment so any name (even a hostile one) stays one segment.

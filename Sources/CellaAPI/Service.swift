@@ -47,6 +47,17 @@ public protocol CellaService: Sendable {
   func patchProfile(_ name: String, _ patch: ConfigPatch) throws -> ProfileInfo
   func replaceProfile(_ name: String, _ replace: ConfigReplace) throws -> ProfileInfo
   func deleteProfile(_ name: String) throws
+
+  func listNetworks() throws -> [NetworkInfo]
+  func network(_ name: String) throws -> NetworkInfo
+  /// Creates the network: its bridge, firewall rules and dnsmasq; returns once they are all in place.
+  func createNetwork(_ request: CreateNetworkRequest) throws -> NetworkInfo
+  /// Removes the network and everything it made; refused while a guest names it.
+  func deleteNetwork(_ name: String) throws
+
+  func listPorts(_ guest: String) throws -> [PublishedPortInfo]
+  func addPort(_ guest: String, _ request: AddPortRequest) throws -> PublishedPortInfo
+  func removePort(_ guest: String, proto: String, hostPort: Int) throws
 }
 
 /// A console connection handed to the daemon: raw fds it now owns.

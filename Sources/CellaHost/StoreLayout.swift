@@ -15,6 +15,7 @@ public struct StoreLayout: Sendable, Equatable {
   public var imageCache: String { images + "/.cache" }
   public var profiles: String { root + "/profiles" }
   public var guests: String { root + "/guests" }
+  public var networks: String { root + "/networks" }
   /// cella-runtime's `--root` for this store's guests.
   public var runtimeRoot: String { root + "/run" }
   public var daemonLog: String { root + "/daemon.log" }
@@ -26,6 +27,9 @@ public struct StoreLayout: Sendable, Equatable {
   public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }
   public func imageRecord(_ name: String) -> String { image(name) + "/image.yaml" }
   public func profile(_ name: String) -> String { profiles + "/" + name + ".yaml" }
+
+  /// One network's directory and the files in it.
+  public func network(_ name: String) -> NetworkPaths { NetworkPaths(dir: networks + "/" + name) }
 
   /// One guest's directory and the files in it.
   public func guest(_ name: String) -> GuestPaths { GuestPaths(dir: guests + "/" + name) }
@@ -55,4 +59,20 @@ public struct GuestPaths: Sendable, Equatable {
   public var keeperLog: String { dir + "/keeper.log" }
   public var exitFile: String { dir + "/" + KeeperFiles.exit }
   public var runtimeLog: String { dir + "/" + KeeperFiles.runtimeLog }
+}
+
+/// The files of one network's directory.
+public struct NetworkPaths: Sendable, Equatable {
+  public let dir: String
+  public var record: String { dir + "/network.yaml" }
+  /// The IPAM files (`IPAMStore`'s directory).
+  public var ipam: String { dir }
+  public var dnsmasqConfig: String { dir + "/dnsmasq.conf" }
+  /// Static DHCP leases by MAC (dnsmasq `--dhcp-hostsfile`, re-read on SIGHUP).
+  public var dnsmasqHosts: String { dir + "/dhcp-hosts" }
+  /// Guest names (dnsmasq `--addn-hosts`, re-read on SIGHUP).
+  public var dnsmasqNames: String { dir + "/names" }
+  public var dnsmasqLeases: String { dir + "/dnsmasq.leases" }
+  public var dnsmasqPID: String { dir + "/dnsmasq.pid" }
+  public var dnsmasqLog: String { dir + "/dnsmasq.log" }
 }

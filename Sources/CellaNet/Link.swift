@@ -79,7 +79,7 @@ extension NetlinkSocket {
   public static let maximumNameLength = 15
 
   /// `name` if the kernel could take it as an interface name; else `.invalidArgument` naming it.
-  static func checked(_ name: String) throws(NetError) -> String {
+  public static func checked(_ name: String) throws(NetError) -> String {
     let bytes = Array(name.utf8)
     guard !bytes.isEmpty, bytes.count <= maximumNameLength, name != ".", name != "..",
       !bytes.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 32 || $0 == 127 })
