@@ -6,6 +6,7 @@
 #   - mounts under them or under this tree's .build/test-rootfs, or naming the id prefix cella-t-<run>,
 #   - processes whose root or cwd is there (guests, keepers, daemons), or that are in one of the run's cgroups,
 #   - cgroups /cella-t-<run>* in every hierarchy, and /cella/cella-t-<run>* under the runtime's default parent,
+#   - network namespaces /run/netns/cella-t-<run>* (NetBox and network tests),
 #   - network devices ct<first 6 characters of the run id>* (SuiteRun.netDeviceName: IFNAMSIZ leaves 15
 #     characters, too few for cella-t-<run>, so a device named cella-t* could belong to any run and is
 #     not counted; tests must use SuiteRun.netDeviceName).
@@ -45,6 +46,7 @@ for d in /proc/[0-9]*; do
     report "process $pid in cgroup $(grep -m1 -e ":/$prefix" -e ":/cella/$prefix" "$d/cgroup" | cut -d: -f3)"
   fi
 done
+for n in /run/netns/"$prefix"*; do [ -e "$n" ] && report "network namespace ${n##*/}"; done
 netdev_prefix="ct$(printf '%.6s' "$run")"
 for n in /sys/class/net/"$netdev_prefix"*; do [ -e "$n" ] && report "network device ${n##*/}"; done
 if [ "$leaks" -eq 0 ]; then echo "leak check: nothing left behind by run $run"; fi

@@ -172,6 +172,39 @@ final class FakeService: CellaService, @unchecked Sendable {
     return ProfileInfo(name: name, config: replace.config)
   }
   func deleteProfile(_ name: String) throws { try record("deleteProfile(\(name))", "deleteProfile") }
+
+  static func network(_ name: String) -> NetworkInfo {
+    NetworkInfo(
+      name: name, subnet: "10.210.0.0/24", gateway: "10.210.0.1", nat: true, isolated: false, bridge: "cb-\(name)",
+      created: "2026-01-01T00:00:00Z")
+  }
+  func listNetworks() throws -> [NetworkInfo] {
+    try record("listNetworks()", "listNetworks")
+    return [Self.network("lan")]
+  }
+  func network(_ name: String) throws -> NetworkInfo {
+    try record("network(\(name))", "network")
+    return Self.network(name)
+  }
+  func createNetwork(_ request: CreateNetworkRequest) throws -> NetworkInfo {
+    try record("createNetwork(\(request.name))", "createNetwork")
+    return Self.network(request.name)
+  }
+  func deleteNetwork(_ name: String) throws { try record("deleteNetwork(\(name))", "deleteNetwork") }
+
+  func listPorts(_ guest: String) throws -> [PublishedPortInfo] {
+    try record("listPorts(\(guest))", "listPorts")
+    return []
+  }
+  func addPort(_ guest: String, _ request: AddPortRequest) throws -> PublishedPortInfo {
+    try record("addPort(\(guest),\(request.hostPort),\(request.guestPort))", "addPort")
+    return PublishedPortInfo(
+      proto: request.proto ?? "tcp", hostPort: request.hostPort, guestPort: request.guestPort,
+      hostAddress: request.hostAddress)
+  }
+  func removePort(_ guest: String, proto: String, hostPort: Int) throws {
+    try record("removePort(\(guest),\(proto),\(hostPort))", "removePort")
+  }
 }
 
 /// A pthread mutex (the test target has no Foundation lock it wants to depend on).

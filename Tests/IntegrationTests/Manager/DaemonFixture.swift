@@ -17,6 +17,8 @@ final class DaemonFixture {
   let keeper: String
   let environment: [String]
   private(set) var daemon: SpawnedProcess?
+  /// Words the daemon runs behind (a `NetBox`'s `nsenter --net=…`): empty runs it in the host's namespaces.
+  var daemonPrefix: [String] = []
   private var daemonCount = 0
   /// Everything the daemons of this fixture wrote on stderr, in order.
   var daemonLogs: [String] = []
@@ -53,8 +55,10 @@ final class DaemonFixture {
   /// Starts a daemon and waits until it answers.
   func startDaemon(file: StaticString = #filePath, line: UInt = #line) throws {
     daemonCount += 1
+    let command = daemonPrefix + [cella, "daemon"]
     let p = try Spawner.spawn(
-      cella, ["daemon"], outputDirectory: tmp, stdoutPath: tmp + "/daemon-\(daemonCount).out", environment: environment)
+      command[0], Array(command.dropFirst()), outputDirectory: tmp, stdoutPath: tmp + "/daemon-\(daemonCount).out",
+      environment: environment)
     daemon = p
     let deadline = Date().addingTimeInterval(20)
     while Date() < deadline {
