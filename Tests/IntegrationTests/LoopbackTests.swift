@@ -40,7 +40,11 @@ final class LoopbackTests: RuntimeTestCase {
     XCTAssertEqual(env.create(server, id: serverID, stdoutPath: serverOut).status, 0)
     XCTAssertEqual(env.rt(["start", serverID]).status, 0)
     let pid = env.pid(serverID)
-    let client = try env.bundle(["sh", "-c", "sleep 0.3; echo hello | nc 127.0.0.1 7777"])
+    // The server's nc may not listen yet on a loaded host: retry for up to 10 s.
+    let client = try env.bundle([
+      "sh", "-c",
+      "i=0; until echo hello | nc 127.0.0.1 7777 2>/dev/null; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.05; done",
+    ])
     client.removeNamespace("network")
     client.addNamespace("network", path: "/proc/\(pid)/ns/net")
     let r = env.run(client, id: env.newID("cli"))
