@@ -108,6 +108,8 @@ extension Manager {
     do { routes = try IPv4RouteTable.read() } catch { throw HostError("", error) }
     let links = try netlink { (s) throws(NetError) in Set(try s.links().map(\.name)) }
     let plan = try NetworkPlan.make(request, others: networkRecords(), routes: routes, links: links)
+    // Tables of another store are refused before anything is recorded or made.
+    try FirewallOwner.check(try FirewallOwner.holder(try nftApplier()), mark: FirewallOwner.mark(stateDir: layout.root))
     for (dir, mode) in [(layout.networks, 0o711), (paths.dir, 0o755)] as [(String, mode_t)]
     where mkdir(dir, mode) != 0 && errno != EEXIST {
       throw HostError("mkdir", path: dir, errno: errno)
@@ -124,6 +126,7 @@ extension Manager {
       try record.write(to: paths.record)
       try ensureBridge(record)
       try applyFirewall(including: record)
+      TestPause.at("network-create")
       try startDnsmasq(record)
       record.phase = .ready
       try record.write(to: paths.record)
@@ -260,8 +263,7 @@ extension Manager {
     let records = networkRecords()
     if records.isEmpty && extra == nil { return }
     let ready = records.filter { $0.phase == .ready && $0.name != extra?.name } + (extra.map { [$0] } ?? [])
-    let applier: NftApplier
-    do { applier = try NftApplier() } catch { throw HostError("", error) }
+    let applier = try nftApplier()
     let mark = FirewallOwner.mark(stateDir: layout.root)
     let holder = try FirewallOwner.holder(applier)
     try FirewallOwner.check(holder, mark: mark)
@@ -320,6 +322,10 @@ extension Manager {
             + "on the way to the network's name files; make it searchable (chmod o+x \(path))")
       }
     }
+  }
+
+  private func nftApplier() throws(HostError) -> NftApplier {
+    do { return try NftApplier() } catch { throw HostError("", error) }
   }
 
   private func netlink<T>(_ body: (NetlinkSocket) throws(NetError) -> T) throws(HostError) -> T {
