@@ -10,12 +10,6 @@ import XCTest
 final class ManagerNetworkTests: NetBoxTestCase {
   override var needsBusyboxImage: Bool { false }
 
-  override func prepare(_ fixture: DaemonFixture) {
-    super.prepare(fixture)
-    // dnsmasq re-reads its name files as an unprivileged user: it must be able to search the test's dir.
-    chmod(fixture.tmp, 0o711)
-  }
-
   /// `network show NAME --format json`, decoded.
   func show(_ name: String, file: StaticString = #filePath, line: UInt = #line) -> [String: Any] {
     let r = f.ok(["network", "show", name, "--format", "json"], file: file, line: line)
@@ -212,11 +206,6 @@ final class ManagerNetworkTests: NetBoxTestCase {
 /// overridden) and another store's daemon in the same network namespace (refused).
 final class ManagerNetworkHostTests: NetBoxTestCase {
   override var needsBusyboxImage: Bool { false }
-
-  override func prepare(_ fixture: DaemonFixture) {
-    super.prepare(fixture)
-    chmod(fixture.tmp, 0o711)
-  }
 
   func testAnIptablesForwardDropIsNamedWithTheAdminsFixAndLeftAlone() throws {
     for command in [
