@@ -127,10 +127,18 @@ final class ManagerNetworkTests: NetBoxTestCase {
 
   func testARestartedDaemonAdoptsOrRestartsDnsmasqAndRecreatesAMissingBridge() throws {
     f.ok(["network", "create", "lan", "--subnet", "10.210.7.0/24"])
-    let first = try XCTUnwrap(show("lan")["dnsmasqPID"] as? Int)
+    let original = try XCTUnwrap(show("lan")["dnsmasqPID"] as? Int)
     f.killDaemon()
     try f.startDaemon()
-    XCTAssertEqual(show("lan")["dnsmasqPID"] as? Int, first, "a running dnsmasq is adopted, not replaced")
+    XCTAssertEqual(show("lan")["dnsmasqPID"] as? Int, original, "a running dnsmasq is adopted, not replaced")
+    // Adopted means watched: its end brings a new one.
+    kill(pid_t(original), SIGKILL)
+    var first = original
+    XCTAssertTrue(
+      f.eventually(10) {
+        first = self.show("lan")["dnsmasqPID"] as? Int ?? original
+        return first != original
+      })
 
     // With the daemon gone: dnsmasq killed, the bridge deleted, a guest's address recorded by IPAM.
     f.killDaemon()
