@@ -1,4 +1,6 @@
 import CellaAPI
+import CellaNet
+import CellaSys
 
 // Networks: made by the networks work of issue 10 (stubs until then).
 extension Manager {
@@ -15,7 +17,25 @@ extension Manager {
 
   /// The record of a ready network, for guests joining it.
   func networkRecord(_ name: String) throws(HostError) -> NetworkRecord {
-    throw HostError(.notFound, "network \"\(name)\" does not exist")
+    let paths = layout.network(name)
+    guard FileIO.exists(paths.record) else { throw HostError(.notFound, "network \"\(name)\" does not exist") }
+    let record = try NetworkRecord.read(paths.record)
+    guard record.phase == .ready else {
+      throw HostError(
+        .invalidState, "network \"\(name)\" is \(record.phase.rawValue == "creating" ? "being made" : "being deleted")")
+    }
+    return record
+  }
+
+  /// The address book of a network's guests.
+  func ipam(_ record: NetworkRecord) throws(HostError) -> IPAMStore {
+    do {
+      return try IPAMStore(
+        directory: layout.network(record.name).ipam, network: record.name, subnet: record.subnet,
+        gateway: record.gateway)
+    } catch {
+      throw HostError("network \"\(record.name)\"", error)
+    }
   }
 
   /// Replaces cella's nftables tables with what the store holds now (networks, guest ports, published ports).
