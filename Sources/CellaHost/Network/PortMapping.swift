@@ -53,7 +53,7 @@ public struct PortMapping: Sendable, Hashable, Encodable, CustomStringConvertibl
     let parts = slash[0].split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2 || parts.count == 3 else { return nil }
     func port(_ s: Substring) -> UInt16? {
-      guard let n = ConfigValues.integer(String(s), in: 1...65535) else { return nil }
+      guard let n = ConfigValues.integer(String(s), in: 1...65535), String(n) == s else { return nil }
       return UInt16(n)
     }
     guard let host = port(parts[parts.count - 2]), let guest = port(parts[parts.count - 1]) else { return nil }
