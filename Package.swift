@@ -82,7 +82,7 @@ let package = Package(
     .executableTarget(
       name: "cella-keeper", dependencies: ["CellaSys", "CellaAPI", "CShims", "CellaNet"],
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
-    .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI"]),
+    .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
     .testTarget(name: "CellaNetTests", dependencies: ["CellaNet", "CellaSys"]),
     .testTarget(

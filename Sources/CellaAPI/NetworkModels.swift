@@ -16,9 +16,12 @@ public struct NetworkInfo: Codable, Sendable, Equatable {
   public var members: [NetworkMember]
   /// The pid of the network's dnsmasq, when it runs.
   public var dnsmasqPID: Int?
+  /// Something on the host keeps the network from working as asked (e.g. Docker's FORWARD DROP), and
+  /// how the admin fixes it.
+  public var warning: String?
   public init(
     name: String, subnet: String, gateway: String, nat: Bool, isolated: Bool, bridge: String, created: String,
-    members: [NetworkMember] = [], dnsmasqPID: Int? = nil
+    members: [NetworkMember] = [], dnsmasqPID: Int? = nil, warning: String? = nil
   ) {
     self.name = name
     self.subnet = subnet
@@ -29,6 +32,7 @@ public struct NetworkInfo: Codable, Sendable, Equatable {
     self.created = created
     self.members = members
     self.dnsmasqPID = dnsmasqPID
+    self.warning = warning
   }
 }
 
@@ -52,13 +56,18 @@ public struct CreateNetworkRequest: Codable, Sendable, Equatable {
   public var name: String
   /// A CIDR; nil: a free private /24 cella picks.
   public var subnet: String?
+  /// The bridge's address in `subnet`; nil: its first host address.
+  public var gateway: String?
   /// Masquerade to the outside (default true).
   public var nat: Bool?
   /// Keep guests of this network from reaching each other (default false).
   public var isolated: Bool?
-  public init(name: String, subnet: String? = nil, nat: Bool? = nil, isolated: Bool? = nil) {
+  public init(
+    name: String, subnet: String? = nil, gateway: String? = nil, nat: Bool? = nil, isolated: Bool? = nil
+  ) {
     self.name = name
     self.subnet = subnet
+    self.gateway = gateway
     self.nat = nat
     self.isolated = isolated
   }

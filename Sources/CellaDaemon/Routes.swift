@@ -12,6 +12,7 @@ enum Routes {
     let g = Endpoints.guests + "/:name"
     let p = Endpoints.profiles + "/:name"
     let i = Endpoints.images + "/:name"
+    let n = Endpoints.networks + "/:name"
     return [
       Route(.GET, Endpoints.prefix, .call { s, _ in try BodyCoding.reply(s.daemonInfo()) }),
 
@@ -130,6 +131,20 @@ enum Routes {
         .DELETE, p,
         .call { s, r in
           try s.deleteProfile(r.name)
+          return try BodyCoding.reply(empty)
+        }),
+
+      Route(.GET, Endpoints.networks, .call { s, _ in try BodyCoding.reply(s.listNetworks()) }),
+      Route(
+        .POST, Endpoints.networks,
+        .call { s, r in
+          try BodyCoding.reply(s.createNetwork(BodyCoding.decode(CreateNetworkRequest.self, from: r.body)), status: 201)
+        }),
+      Route(.GET, n, .call { s, r in try BodyCoding.reply(s.network(r.name)) }),
+      Route(
+        .DELETE, n,
+        .call { s, r in
+          try s.deleteNetwork(r.name)
           return try BodyCoding.reply(empty)
         }),
     ]

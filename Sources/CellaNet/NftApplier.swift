@@ -52,6 +52,11 @@ public struct NftApplier: Sendable {
     String(decoding: try run(["-j", "list", "table", family, NftRuleset.tableName], input: []), as: UTF8.self)
   }
 
+  /// `nft -j list chain FAMILY TABLE CHAIN`: the chain as JSON text; not-found if it (or its table) does not exist.
+  public func listChain(family: String, table: String, chain: String) throws(NetError) -> String {
+    String(decoding: try run(["-j", "list", "chain", family, table, chain], input: []), as: UTF8.self)
+  }
+
   /// Runs nft with `args`, feeding `input` to its stdin; returns its stdout, or throws its first error line.
   func run(_ args: [String], input: [UInt8]) throws(NetError) -> [UInt8] {
     let argv = prefix.isEmpty ? [nft] + args : prefix + [nft] + args

@@ -67,10 +67,16 @@ public struct NftModel: Sendable, Equatable {
   public var networks: [Network]
   public var ports: [GuestPort]
   public var published: [PublishedPort]
+  /// Who the tables belong to (the manager names its state directory), kept as the comment of a rule in
+  /// an `owner` chain of `inet cella`: nft 1.0.6's JSON drops table comments, a rule's it keeps. Nil: no mark.
+  public var owner: String?
 
-  public init(networks: [Network] = [], ports: [GuestPort] = [], published: [PublishedPort] = []) {
+  public init(
+    networks: [Network] = [], ports: [GuestPort] = [], published: [PublishedPort] = [], owner: String? = nil
+  ) {
     self.networks = networks
     self.ports = ports
     self.published = published
+    self.owner = owner
   }
 }

@@ -42,12 +42,38 @@ public enum NftRuleset {
   /// The commands that replace cella's tables with those of `model`; refuses an inconsistent model in one line.
   public static func build(_ model: NftModel) throws(NetError) -> [NftJSON] {
     try check(model)
+    if let owner = model.owner, owner.isEmpty || owner.utf8.count > maximumCommentLength {
+      throw NetError(.invalidArgument, "table owner \"\(owner)\": must be 1 to \(maximumCommentLength) bytes")
+    }
     var commands = replaceTables()
     commands += inetChains().map(add)
     commands += inetRules(model).map(add)
     commands += bridgeChains().map(add)
     commands += bridgeRules(model).map(add)
+    if let owner = model.owner { commands += ownerMark(owner).map(add) }
     return commands
+  }
+
+  /// The regular (hookless) chain of `inet cella` whose one rule's comment names the tables' owner.
+  public static let ownerChain = "owner"
+  /// The longest comment nft keeps on a rule.
+  public static let maximumCommentLength = 128
+
+  /// The owner chain and its rule: `return` (never reached, no rule jumps there) with `owner` as comment.
+  static func ownerMark(_ owner: String) -> [NftJSON] {
+    let chain = NftJSON.object([
+      ("chain", .object([("family", .string("inet")), ("table", .string(tableName)), ("name", .string(ownerChain))]))
+    ])
+    let mark = NftJSON.object([
+      (
+        "rule",
+        .object([
+          ("family", .string("inet")), ("table", .string(tableName)), ("chain", .string(ownerChain)),
+          ("comment", .string(owner)), ("expr", .array([verdict("return")])),
+        ])
+      )
+    ])
+    return [chain, mark]
   }
 
   /// The commands that remove cella's tables (and only them), whether they exist or not.

@@ -126,6 +126,18 @@ final class APIDocTests: XCTestCase {
       ("ImportImageRequest", try keys(ImportImageRequest(file: "f", name: "a"))),
       ("ProfileInfo", try keys(ProfileInfo(name: "a", description: "d", config: [:], usedBy: []))),
       ("CreateProfileRequest", try keys(CreateProfileRequest(name: "a", description: "d", config: [:]))),
+      (
+        "NetworkInfo",
+        try keys(
+          NetworkInfo(
+            name: "a", subnet: "s", gateway: "g", nat: true, isolated: true, bridge: "b", created: "c", members: [],
+            dnsmasqPID: 1, warning: "w"))
+      ),
+      ("NetworkMember", try keys(NetworkMember(guest: "a", nic: 0, ipv4: "i", mac: "m"))),
+      (
+        "CreateNetworkRequest",
+        try keys(CreateNetworkRequest(name: "a", subnet: "s", gateway: "g", nat: true, isolated: true))
+      ),
       ("DaemonInfo", try keys(DaemonInfo(version: "v", stateDir: "s", socket: "k", pid: 1))),
       ("APIError", try keys(APIError(.system, "x"))),
       ("ErrorEnvelope", try keys(ErrorEnvelope(error: APIError(.system, "x")))),

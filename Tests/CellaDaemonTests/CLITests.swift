@@ -137,6 +137,32 @@ final class CLITests: XCTestCase {
       ])
   }
 
+  func testNetworkVerbsSendTheirRequestsAndPrintTables() throws {
+    for args in [
+      ["network", "create", "lan"], ["network", "create", "dmz", "--subnet", "10.5.0.0/24", "--gateway", "10.5.0.9"],
+      ["network", "create", "iso", "--no-nat", "--isolated"], ["network", "delete", "lan"],
+    ] {
+      let result = try cella(args)
+      XCTAssertEqual(result.status, 0, "\(args): \(result.stderr)")
+    }
+    XCTAssertEqual(
+      daemon.service.calls,
+      [
+        "createNetwork(lan,nil,nil,true,false)", "createNetwork(dmz,10.5.0.0/24,10.5.0.9,true,false)",
+        "createNetwork(iso,nil,nil,false,true)", "deleteNetwork(lan)",
+      ])
+    XCTAssertEqual(
+      try cella(["network", "list"]).stdout,
+      "NAME  SUBNET         GATEWAY     NAT  ISOLATED  BRIDGE  MEMBERS\nlan   10.210.0.0/24  10.210.0.1  yes  no        cb-lan  0\n"
+    )
+    let json = try cella(["network", "list", "--format", "json"])
+    XCTAssertEqual(
+      try JSONDecoder().decode([NetworkInfo].self, from: Data(json.stdout.utf8)), [FakeService.network("lan")])
+    let show = try cella(["network", "show", "lan"]).stdout
+    XCTAssertTrue(show.hasPrefix("Name:     lan\nSubnet:   10.210.0.0/24\n"), show)
+    XCTAssertTrue(show.contains("dnsmasq:  not running\n"), show)
+  }
+
   func testSuiteIsRefusedForBusybox() throws {
     let result = try cella(["image", "build", "busybox", "bb", "--suite", "sid"])
     XCTAssertEqual(result.stderr, "cella: image build: --suite is for debian images only\n")

@@ -187,7 +187,9 @@ final class FakeService: CellaService, @unchecked Sendable {
     return Self.network(name)
   }
   func createNetwork(_ request: CreateNetworkRequest) throws -> NetworkInfo {
-    try record("createNetwork(\(request.name))", "createNetwork")
+    try record(
+      "createNetwork(\(request.name),\(request.subnet ?? "nil"),\(request.gateway ?? "nil"),\(request.nat.map(String.init) ?? "nil"),\(request.isolated.map(String.init) ?? "nil"))",
+      "createNetwork")
     return Self.network(request.name)
   }
   func deleteNetwork(_ name: String) throws { try record("deleteNetwork(\(name))", "deleteNetwork") }

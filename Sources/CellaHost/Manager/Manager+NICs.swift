@@ -43,7 +43,7 @@ extension Manager {
       planned.append((nic, network, store))
     }
     var touched = Set<String>()
-    for network in readyNetworks() {
+    for network in networkRecords() where network.phase == .ready {
       guard let store = try? ipam(network), let leases = try? store.leases() else { continue }
       for lease in leases {
         guard let index = Self.nicIndex(owner: lease.owner, guest: guest) else { continue }
@@ -71,12 +71,6 @@ extension Manager {
     }
     for network in touched.sorted() { refreshNames(network: network) }
     return bound
-  }
-
-  /// The ready networks of the store, by name.
-  func readyNetworks() -> [NetworkRecord] {
-    let entries = (try? FileIO.listDirectory(layout.networks)) ?? []
-    return entries.filter { !$0.hasPrefix(".") }.sorted().compactMap { try? networkRecord($0) }
   }
 
   /// N when `owner` is `GUEST/N` of `guest`.

@@ -16,6 +16,11 @@ public final class Manager: CellaService {
   let keeper: KeeperLink
   let lifecycle: Lifecycle
   let supervisor: Supervisor
+  /// Watches every network's dnsmasq (they outlive the daemon like keepers) and restarts one that ends.
+  let dnsmasqWatch = Supervisor()
+  /// Held while networks are made, removed or brought in line, so subnets and bridges are checked and
+  /// taken as one step.
+  let networkLock = Mutex<Void>(())
   let log: DaemonLog
   /// Exec sessions prepared and not attached yet.
   let execSessions = Mutex<[String: PendingExec]>([:])
@@ -71,6 +76,8 @@ public final class Manager: CellaService {
   /// ones, then starts `boot.autostart` guests by priority in the background.
   public func startSupervision() {
     supervisor.start { [weak self] name in self?.keeperEnded(name) }
+    // Networks first: guests that are re-adopted or autostarted need their bridges.
+    recoverNetworks()
     let names = guestNames()
     for name in names { recover(name) }
     removeOrphanRuntimeContainers(known: Set(names))

@@ -162,6 +162,11 @@ final class DaemonFixture {
       for g in list() {
         if let n = g["name"] as? String { cli(["delete", "--force", n]) }
       }
+      // Networks' dnsmasqs outlive the daemon by design: delete the networks first.
+      let networks = cli(["network", "list", "--format", "json"])
+      if let arr = try? JSONSerialization.jsonObject(with: Data(networks.stdout.utf8)) as? [[String: Any]] {
+        for n in arr { if let name = n["name"] as? String { cli(["network", "delete", name]) } }
+      }
       stopDaemon()
     }
     // Whatever a failed test left: keepers (cwd in this dir), guest processes, mounts.
@@ -174,11 +179,18 @@ final class DaemonFixture {
     try? FileManager.default.removeItem(atPath: tmp)
   }
 
-  /// Processes whose cwd or root is inside `dir` (keepers, guests).
+  /// Processes whose cwd or root is inside `dir` (keepers, guests), or whose command line names a
+  /// path inside it (a network's dnsmasq, which runs in /).
   func processesUnder(_ dir: String) -> [pid_t] {
     var pids: [pid_t] = []
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
       guard let pid = pid_t(entry), pid != getpid() else { continue }
+      if let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+        String(decoding: cmdline, as: UTF8.self).contains("=" + dir + "/")
+      {
+        pids.append(pid)
+        continue
+      }
       for link in ["cwd", "root"] {
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/\(link)"),
           target.hasPrefix(dir)

@@ -105,6 +105,8 @@ class NetBoxTestCase: ManagerTestCase {
 
   override func prepare(_ fixture: DaemonFixture) {
     fixture.daemonPrefix = box.enterHost
+    // A network's dnsmasq re-reads its name files as an unprivileged user, which must search the way there.
+    chmod(fixture.tmp, 0o711)
   }
 
   override func setUpWithError() throws {
