@@ -234,4 +234,16 @@ final class ManagerNICTests: NetBoxTestCase {
     f.ok(["delete", c])
     XCTAssertEqual(addresses("lan"), "")
   }
+
+  func testAUsernsGuestGetsItsNICFromTheHook() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
+    let u = f.name("u")
+    launch(u, ["nic.0.network=lan", "security.userns=true"])
+    let shown = f.ok(["exec", u, "--", "ip", "-4", "address", "show", "eth0"]).stdout
+    XCTAssertTrue(shown.contains("inet 10.210.9.2/24"), shown)
+    f.ok(["exec", u, "--", "ping", "-c", "1", "-W", "3", "10.210.9.1"])
+    // CAP_NET_ADMIN is not in a guest's capability set: its root cannot change the NIC it was given.
+    XCTAssertNotEqual(f.cli(["exec", u, "--", "ip", "link", "set", "eth0", "address", "02:00:00:00:00:77"]).status, 0)
+    f.ok(["delete", "--force", u])
+  }
 }
