@@ -75,11 +75,12 @@ let package = Package(
     // every protocol conformance linked in; Docs/architecture.md).
     .executableTarget(
       name: "cella-daemon", dependencies: ["CellaAPI", "CellaDaemon", "CellaHost", "CellaErrors", "CellaSys"]),
-    // The per-guest parent, subreaper and console holder; small on purpose (no Foundation).
+    // The per-guest parent, subreaper and console holder; small on purpose (no Foundation). Also the
+    // createRuntime hook that makes a guest's NICs (`cella-keeper nic`), hence CellaNet.
     // Release builds link it as a static executable: ~200 of them run at once, and a dynamic Swift
     // binary costs ~4x the memory per process (Benchmarks/keeper-memory.sh).
     .executableTarget(
-      name: "cella-keeper", dependencies: ["CellaSys", "CellaAPI", "CShims"],
+      name: "cella-keeper", dependencies: ["CellaSys", "CellaAPI", "CShims", "CellaNet"],
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),

@@ -55,12 +55,17 @@ public struct GuestSummary: Codable, Sendable, Equatable {
   /// The guest's init as the host sees it; absent when it is not running.
   public var pid: Int?
   public var image: String?
-  public init(name: String, kind: GuestKind, status: GuestStatus, pid: Int?, image: String?) {
+  /// The IPv4 addresses of its NICs, in NIC order; absent without NICs.
+  public var addresses: [String]?
+  public init(
+    name: String, kind: GuestKind, status: GuestStatus, pid: Int?, image: String?, addresses: [String]? = nil
+  ) {
     self.name = name
     self.kind = kind
     self.status = status
     self.pid = pid
     self.image = image
+    self.addresses = addresses
   }
 }
 
@@ -103,10 +108,13 @@ public struct GuestInfo: Codable, Sendable, Equatable {
   public var restartCount: Int
   /// Why the guest is in status `error`, when it is.
   public var error: String?
+  /// Its NICs (`nic.N.*`); absent without any.
+  public var nics: [GuestNICInfo]?
   public init(
     name: String, kind: GuestKind, status: GuestStatus, pid: Int?, image: String?, profiles: [String],
     config: [String: String], effectiveConfig: [String: String], command: [String]?, created: String,
-    started: String?, usage: Usage?, lastExit: ExitInfo?, restartCount: Int, error: String?
+    started: String?, usage: Usage?, lastExit: ExitInfo?, restartCount: Int, error: String?,
+    nics: [GuestNICInfo]? = nil
   ) {
     self.name = name
     self.kind = kind
@@ -123,6 +131,7 @@ public struct GuestInfo: Codable, Sendable, Equatable {
     self.lastExit = lastExit
     self.restartCount = restartCount
     self.error = error
+    self.nics = nics
   }
 }
 

@@ -9,7 +9,7 @@ struct APIRequest: Sendable {
   var query: [String: String]
   var body: [UInt8]
 
-  /// The first path parameter (every route has at most one).
+  /// The first path parameter (the guest's, image's or profile's name).
   var name: String { params.first ?? "" }
 }
 
@@ -41,6 +41,8 @@ struct Route: Sendable {
   }
 
   let method: HTTPMethod
+  /// The pattern as written (`/1.0/guests/:name/ports/:proto/:port`).
+  let path: String
   let pattern: [Segment]
   /// The query parameters the route understands; any other is refused.
   let query: Set<String>
@@ -49,6 +51,7 @@ struct Route: Sendable {
   /// `pattern` is a path whose `:word` segments are parameters, e.g. `/1.0/guests/:name/start`.
   init(_ method: HTTPMethod, _ pattern: String, query: Set<String> = [], _ action: Action) {
     self.method = method
+    self.path = pattern
     self.pattern = pattern.split(separator: "/", omittingEmptySubsequences: true).map {
       $0.hasPrefix(":") ? .parameter : .literal(String($0))
     }

@@ -61,6 +61,22 @@ enum Routes {
           try BodyCoding.reply(s.replaceGuestConfig(r.name, BodyCoding.decode(ConfigReplace.self, from: r.body)))
         }),
 
+      Route(.GET, g + "/ports", .call { s, r in try BodyCoding.reply(s.listPorts(r.name)) }),
+      Route(
+        .POST, g + "/ports",
+        .call { s, r in
+          try BodyCoding.reply(s.addPort(r.name, BodyCoding.decode(AddPortRequest.self, from: r.body)), status: 201)
+        }),
+      Route(
+        .DELETE, g + "/ports/:proto/:port",
+        .call { s, r in
+          guard let port = Int(r.params[2]) else {
+            throw DaemonError(.invalidArgument, "port \"\(r.params[2])\": not a number")
+          }
+          try s.removePort(r.name, proto: r.params[1], hostPort: port)
+          return try BodyCoding.reply(empty)
+        }),
+
       Route(
         .GET, g + "/logs",
         .call { s, r in APIReply(status: 200, contentType: "text/plain; charset=utf-8", body: try s.logs(r.name)) }),

@@ -22,6 +22,8 @@ public struct StoreLayout: Sendable, Equatable {
   /// The host id ranges given to `security.userns` guests, and the lock around handing them out.
   public var uidMap: String { root + "/uidmap.yaml" }
   public var uidMapLock: String { root + "/uidmap.lock" }
+  /// Held while a published port is added, so two guests never take one host port.
+  public var portsLock: String { root + "/ports.lock" }
 
   public func image(_ name: String) -> String { images + "/" + name }
   public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }
@@ -59,6 +61,9 @@ public struct GuestPaths: Sendable, Equatable {
   public var keeperLog: String { dir + "/keeper.log" }
   public var exitFile: String { dir + "/" + KeeperFiles.exit }
   public var runtimeLog: String { dir + "/" + KeeperFiles.runtimeLog }
+  /// A guest with NICs: its /etc/resolv.conf and /etc/hosts (bound read-only).
+  public var resolvConf: String { dir + "/resolv.conf" }
+  public var hosts: String { dir + "/hosts" }
 }
 
 /// The files of one network's directory.

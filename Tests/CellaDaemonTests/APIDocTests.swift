@@ -36,17 +36,10 @@ final class APIDocTests: XCTestCase {
   func testEveryRouteIsDocumentedAndNothingElse() {
     var served = [String: Set<String>]()
     for route in Routes.table {
-      var params = ["{name}"]
-      if route.pattern.contains(.literal("exec")) && route.pattern.first == .literal("1.0") && route.pattern.count == 3
-      {
-        params = ["{id}"]
-      }
-      let path =
-        "/"
-        + route.pattern.map { segment -> String in
-          if case .literal(let word) = segment { return word }
-          return params[0]
-        }.joined(separator: "/")
+      // `:word` in a route is `{word}` in the document.
+      let path = route.path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+        segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+      }.joined(separator: "/")
       served[path, default: []].insert(route.method.rawValue)
     }
     XCTAssertEqual(documentedRoutes(), served)
@@ -87,9 +80,21 @@ final class APIDocTests: XCTestCase {
             name: "a", kind: .container, status: .running, pid: 1, image: "i", profiles: [], config: [:],
             effectiveConfig: [:], command: [], created: "c", started: "s", usage: Usage(), lastExit: exit,
             restartCount: 0,
-            error: "e"))
+            error: "e", nics: []))
       ),
-      ("GuestSummary", try keys(GuestSummary(name: "a", kind: .vm, status: .error, pid: 1, image: "i"))),
+      (
+        "GuestSummary",
+        try keys(GuestSummary(name: "a", kind: .vm, status: .error, pid: 1, image: "i", addresses: []))
+      ),
+      (
+        "GuestNICInfo",
+        try keys(GuestNICInfo(index: 0, name: "eth0", network: "n", ipv4: "a", mac: "m", hostInterface: "h"))
+      ),
+      (
+        "PublishedPortInfo",
+        try keys(PublishedPortInfo(proto: "tcp", hostPort: 1, guestPort: 1, hostAddress: "a", guestAddress: "g"))
+      ),
+      ("AddPortRequest", try keys(AddPortRequest(proto: "tcp", hostPort: 1, guestPort: 1, hostAddress: "a"))),
       ("ExitInfo", try keys(exit)),
       ("Usage", try keys(Usage(memory: 1, cpuSeconds: 1, pids: 1))),
       (

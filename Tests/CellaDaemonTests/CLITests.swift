@@ -62,7 +62,8 @@ final class CLITests: XCTestCase {
   func testListPrintsAnAlignedTableOrJSON() throws {
     let table = try cella(["list"])
     XCTAssertEqual(table.status, 0, table.stderr)
-    XCTAssertEqual(table.stdout, "NAME  STATUS   KIND       IMAGE  PID\nweb   running  container  bb     42\n")
+    XCTAssertEqual(
+      table.stdout, "NAME  STATUS   KIND       IMAGE  PID  IPV4\nweb   running  container  bb     42   -\n")
     let json = try cella(["list", "--format", "json"])
     XCTAssertEqual(
       try JSONDecoder().decode([GuestSummary].self, from: Data(json.stdout.utf8)),

@@ -249,7 +249,8 @@ final class ConfigKeysTests: XCTestCase {
     for key in ConfigKeys.all {
       XCTAssertFalse(key.doc.isEmpty, key.name)
       XCTAssertFalse(key.type.isEmpty, key.name)
-      if let d = key.defaultValue { XCTAssertNil(message(key.name.replacingOccurrences(of: "<NAME>", with: "x"), d)) }
+      let instance = key.name.replacingOccurrences(of: "<NAME>", with: "x").replacingOccurrences(of: "<N>", with: "0")
+      if let d = key.defaultValue { XCTAssertNil(message(instance, d)) }
     }
   }
 }

@@ -65,7 +65,7 @@ final class GuestRecordTests: XCTestCase {
   func testUnknownFieldsAreRefusedWhereTheyStand() {
     XCTAssertEqual(
       error("name: web\nimage: busybox\ncreated: x\nimgae: other\n"),
-      "guests/web/guest.yaml:4:1: unknown field \"imgae\"; known: command, config, created, image, kind, name, profiles"
+      "guests/web/guest.yaml:4:1: unknown field \"imgae\"; known: command, config, created, image, kind, name, ports, profiles"
     )
   }
 

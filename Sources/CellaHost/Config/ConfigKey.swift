@@ -3,7 +3,7 @@ import CellaAPI
 /// One row of the config key table: a key or a `<NAME>` pattern, its value type, the guest kinds it
 /// applies to, its default and a one-line doc (what `cella config keys` and Docs/manager.md show).
 public struct ConfigKey: Sendable {
-  /// The key, or a pattern with one `<NAME>` part (`environment.<NAME>`, `disk.<NAME>.source`).
+  /// The key, or a pattern with one `<…>` part (`environment.<NAME>`, `disk.<NAME>.source`, `nic.<N>.network`).
   public let name: String
   /// The value's type in words (`size`, `cores`, `bool`, ...).
   public let type: String
@@ -32,14 +32,18 @@ public struct ConfigKey: Sendable {
     self.valueProblem = valueProblem
   }
 
-  /// Whether `name` has a `<NAME>` part.
-  public var isPattern: Bool { name.contains(ConfigKey.wildcard) }
+  /// Whether `name` has a `<…>` part.
+  public var isPattern: Bool { wildcard != nil }
 
-  static let wildcard = "<NAME>"
+  /// Where the `<…>` part of a pattern is.
+  private var wildcard: Range<String.Index>? {
+    guard let open = name.firstIndex(of: "<"), let close = name[open...].firstIndex(of: ">") else { return nil }
+    return open..<name.index(after: close)
+  }
 
-  /// The text before and after `<NAME>` (the whole name and "" for a plain key).
+  /// The text before and after the `<…>` part (the whole name and "" for a plain key).
   var affixes: (prefix: String, suffix: String) {
-    guard let r = name.range(of: ConfigKey.wildcard) else { return (name, "") }
+    guard let r = wildcard else { return (name, "") }
     return (String(name[..<r.lowerBound]), String(name[r.upperBound...]))
   }
 

@@ -1,4 +1,5 @@
 import CellaAPI
+import CellaNet
 
 /// The config keys of guests and profiles: the one table of them, and their validation.
 public enum ConfigKeys {
@@ -75,6 +76,26 @@ public enum ConfigKeys {
       doc: "With security.userns: idmap disk NAME, so guest root owns (and writes as) what host root owns there",
       name: diskName, check: { bool($0) }),
     ConfigKey(
+      "nic.<N>.network", "network", doc: "The cella network NIC N (0 to 15) joins; the guest sees it as ethN",
+      name: nicIndex, check: { name in nameProblem(name, as: "network") }),
+    ConfigKey(
+      "nic.<N>.ipv4", "ipv4-address", default: "auto",
+      doc: "NIC N's address: auto (the lowest free one of its network) or a free address of the network",
+      name: nicIndex,
+      check: { text in
+        text == "auto" || IPv4Address(text) != nil
+          ? nil : "\(q(text)) is not auto or an IPv4 address (four numbers 0-255, e.g. 10.210.0.5)"
+      }),
+    ConfigKey(
+      "nic.<N>.mac", "mac-address", doc: "NIC N's MAC address, unicast (default: derived from the guest's name and N)",
+      name: nicIndex,
+      check: { text in
+        do throws(NetError) {
+          _ = try MACAddress.parseGuestMAC(text, what: "")
+          return nil
+        } catch { return String(error.message.drop(while: { $0 == " " })) }
+      }),
+    ConfigKey(
       "console.buffer", "size", default: "1MiB", doc: "Console history kept per guest (console.log), 4KiB to 64MiB",
       check: { size($0, consoleBuffer) }),
   ]
@@ -109,10 +130,49 @@ public enum ConfigKeys {
   }
 
   /// Checks every key of a map (in sorted order, so the first problem is always the same one), then
-  /// the rules across keys: a disk needs both source and path, no two disks share a path.
+  /// the rules across keys: a disk needs both source and path, no two disks share a path; a NIC needs a
+  /// network, no two NICs share a static address or MAC.
   public static func validate(_ config: [String: String], kind: GuestKind? = .container) throws(HostError) {
     for key in config.keys.sorted() { try validate(key: key, value: config[key]!, kind: kind) }
     _ = try disks(of: config)
+    _ = try nics(of: config)
+  }
+
+  /// The NIC indices a guest may use: `nic.0.*` to `nic.15.*`.
+  public static let nicIndices = 0...15
+
+  /// The NICs of an already key-checked map, by index; the cross-key rules throw here.
+  public static func nics(of config: [String: String]) throws(HostError) -> [GuestNIC] {
+    var indices = Set<Int>()
+    for key in config.keys where key.hasPrefix("nic.") {
+      for row in all where row.name.hasPrefix("nic.") {
+        if let n = row.patternName(in: key).flatMap({ Int($0) }) { indices.insert(n) }
+      }
+    }
+    var nics: [GuestNIC] = []
+    var byAddress: [IPv4Address: Int] = [:]
+    var byMAC: [MACAddress: Int] = [:]
+    for index in indices.sorted() {
+      guard let network = config["nic.\(index).network"] else {
+        throw HostError(.invalidArgument, "nic.\(index).network: missing; NIC \(index) needs a network")
+      }
+      let ipv4 = config["nic.\(index).ipv4"].flatMap { $0 == "auto" ? nil : IPv4Address($0) }
+      if let ipv4 {
+        if let other = byAddress[ipv4] {
+          throw HostError(.invalidArgument, "nic.\(index).ipv4: \(ipv4) is the address of nic \(other) too")
+        }
+        byAddress[ipv4] = index
+      }
+      let mac = config["nic.\(index).mac"].flatMap { MACAddress($0) }
+      if let mac {
+        if let other = byMAC[mac] {
+          throw HostError(.invalidArgument, "nic.\(index).mac: \(mac) is the MAC address of nic \(other) too")
+        }
+        byMAC[mac] = index
+      }
+      nics.append(GuestNIC(index: index, network: network, ipv4: ipv4, mac: mac))
+    }
+    return nics
   }
 
   /// The disks of an already key-checked map, sorted by name; the cross-key rules throw here.
@@ -198,10 +258,21 @@ public enum ConfigKeys {
     return nil
   }
 
-  private static let diskName: @Sendable (String) -> String? = { name in
+  private static let diskName: @Sendable (String) -> String? = { name in nameProblem(name, as: "disk") }
+
+  private static func nameProblem(_ name: String, as what: String) -> String? {
     do throws(HostError) {
-      try Names.check(name, as: "disk")
+      try Names.check(name, as: what)
       return nil
     } catch { return error.message }
+  }
+
+  /// N of `nic.N.*`: a decimal index in `nicIndices`, written without leading zeros (`nic.01` and
+  /// `nic.1` would otherwise be two keys for one NIC).
+  private static let nicIndex: @Sendable (String) -> String? = { text in
+    guard let n = Int(text), nicIndices.contains(n), String(n) == text else {
+      return "\(q(text)) is not a NIC index from \(nicIndices.lowerBound) to \(nicIndices.upperBound)"
+    }
+    return nil
   }
 }

@@ -1,3 +1,5 @@
+import CellaNet
+
 /// `boot.restart`: what the daemon does when a guest's init ends without `cella stop`.
 public enum RestartPolicy: Sendable, Equatable {
   /// Leave it stopped.
@@ -61,4 +63,35 @@ public struct GuestDisk: Sendable, Equatable {
     self.readonly = readonly
     self.shift = shift
   }
+}
+
+/// One `nic.N.*` group: a NIC on a cella network.
+public struct GuestNIC: Sendable, Equatable {
+  /// N in `nic.N.*`; the guest sees the NIC as `ethN`.
+  public var index: Int
+  /// The network it joins (`nic.N.network`).
+  public var network: String
+  /// The static address (`nic.N.ipv4`); nil: `auto`.
+  public var ipv4: IPv4Address?
+  /// The MAC address (`nic.N.mac`); nil: the stable default of the guest's name and N.
+  public var mac: MACAddress?
+
+  public init(index: Int, network: String, ipv4: IPv4Address? = nil, mac: MACAddress? = nil) {
+    self.index = index
+    self.network = network
+    self.ipv4 = ipv4
+    self.mac = mac
+  }
+
+  /// The name of the NIC inside the guest.
+  public var interfaceName: String { "eth\(index)" }
+
+  /// The MAC address it has in guest `guest`.
+  public func mac(guest: String) -> MACAddress { mac ?? MACAddress.stableDefault(name: guest, nic: index) }
+
+  /// How it asks IPAM for its address.
+  public var request: IPAMRequest { ipv4.map { .static($0) } ?? .auto }
+
+  /// Its IPAM owner in guest `guest`: `GUEST/N`.
+  public func owner(guest: String) -> String { "\(guest)/\(index)" }
 }

@@ -36,6 +36,8 @@ public struct EffectiveConfig: Sendable, Equatable {
   public let userns: Bool
   /// `disk.*`, sorted by name.
   public let disks: [GuestDisk]
+  /// `nic.*`, by index.
+  public let nics: [GuestNIC]
   /// `console.buffer` in bytes.
   public let consoleBuffer: UInt64
 
@@ -65,6 +67,7 @@ public struct EffectiveConfig: Sendable, Equatable {
     securityProfile = SecurityProfile(value("security.profile") ?? "default")
     userns = value("security.userns").flatMap(ConfigValues.bool) ?? false
     disks = try ConfigKeys.disks(of: values)
+    nics = try ConfigKeys.nics(of: values)
     consoleBuffer = value("console.buffer").flatMap(ByteSize.parse) ?? ConfigKeys.consoleBuffer.lowerBound
   }
 

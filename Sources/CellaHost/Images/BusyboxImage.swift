@@ -28,7 +28,7 @@ enum BusyboxImage {
     ),
     ("etc/group", "root:x:0:\ndaemon:x:1:\ntty:x:5:\nusers:x:100:\nnogroup:x:65534:\nuser:x:1000:\n"),
     ("etc/hostname", "cella\n"),
-    ("etc/nsswitch.conf", "hosts: files\n"),
+    ("etc/nsswitch.conf", "hosts: files dns\n"),
     ("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n"),
     (
       "etc/inittab",

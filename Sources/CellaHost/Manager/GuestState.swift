@@ -24,6 +24,10 @@ struct GuestState: Codable, Equatable, Sendable {
   var restartPending = false
   /// Why the guest is in `error`.
   var error: String?
+  /// The NICs of the current run, their host ends named: recorded before the runtime makes them, so
+  /// that whoever finishes the run (or a new daemon) deletes what is left. Absent without NICs (and in
+  /// state files of daemons before networks).
+  var nics: [StartedNIC]?
 
   static func load(_ paths: GuestPaths) throws(HostError) -> GuestState {
     let bytes: [UInt8]
@@ -47,4 +51,19 @@ struct GuestState: Codable, Equatable, Sendable {
       throw HostError("write", path: paths.state, errno: error.errno)
     }
   }
+}
+
+/// A NIC as a run made it: what the host end is called and what the guest may send as.
+struct StartedNIC: Codable, Equatable, Sendable {
+  /// N of `nic.N.*`.
+  var index: Int
+  var network: String
+  var bridge: String
+  /// The host end of the veth (`cv` and 8 random hex digits).
+  var hostInterface: String
+  var mac: String
+  var ipv4: String
+  /// The network's prefix length and gateway, as the guest was given them.
+  var prefixLength: Int
+  var gateway: String
 }

@@ -29,15 +29,30 @@ extension Manager {
         throw HostError("guest \"\(name)\"", error)
       }
     }
+    let before = try? effectiveConfig(of: record)
     record.config = replace.config
     let effective = try effectiveConfig(of: record)
     let image = try images.record(record.image)
     _ = try spec(for: record, image: image, effective: effective, paths: paths)
+    let running = KeeperLink.isAlive(paths: paths)
+    // A running guest's NICs and firewall entries are the ones it started with: its addresses may
+    // not move under it.
+    if running && before?.nics != effective.nics {
+      throw HostError(.invalidState, "guest \"\(name)\" is running: stop it to change its nic.N keys")
+    }
+    let nicsChanged = before?.nics != effective.nics
+    if effective.nics.isEmpty && !record.ports.isEmpty {
+      throw HostError(
+        .invalidState, "guest \"\(name)\" has published ports, which need a NIC: remove them first (cella port remove)")
+    }
+    if nicsChanged { try bindAddresses(name, effective.nics) }
     // A running guest takes its new limits at once (the rest at its next start); a limit the kernel
     // refuses (memory below what the guest uses) refuses the whole change.
-    if KeeperLink.isAlive(paths: paths) { try applyLimits(name, effective) }
+    if running { try applyLimits(name, effective) }
     try record.write(to: paths.record)
     _ = consume lock
+    // Its published ports go to its first NIC's address, which may have moved.
+    if nicsChanged && !record.ports.isEmpty { refreshFirewall("guest \(name): new addresses") }
     log.info("guest \(name): configuration changed")
     return GuestConfig(config: record.config, effectiveConfig: try effectiveMap(of: record))
   }
@@ -76,16 +91,22 @@ extension Manager {
     }
   }
 
-  /// The OCI config.json a guest starts with, its userns guest's host ids being `range`.
+  /// The OCI config.json a guest starts with, its userns guest's host ids being `range`, its NICs `nics`.
   func spec(
-    for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths, range: IDRange?
+    for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths, range: IDRange?,
+    nics: [StartedNIC] = []
   ) throws(HostError) -> [UInt8] {
     try checkOwner(record, range)
+    let network =
+      nics.isEmpty
+      ? nil
+      : GuestSpec.Network(
+        hookPath: options.keeperPath, joins: Self.joins(nics), resolvConf: paths.resolvConf, hosts: paths.hosts)
     return try GuestSpec.json(
       GuestSpec.Input(
         name: record.name, process: image.process, command: record.command, config: effective, rootfs: paths.rootfs,
         lookupRoot: images.rootfs(record.image), cgroupsPath: options.cgroupParent + "/" + record.name,
-        idRange: range))
+        idRange: range, network: network))
   }
 
   /// The spec as a check at create or config time: a userns guest without a range gets a stand-in.

@@ -14,9 +14,10 @@ extension Manager {
       }
       let state = (try? GuestState.load(paths)) ?? GuestState()
       let status = liveStatus(state, paths)
+      let addresses = nicInfos(record, state, running: status == .running)?.compactMap(\.ipv4)
       return GuestSummary(
         name: name, kind: record.kind, status: status, pid: status == .running ? state.initPID.map(Int.init) : nil,
-        image: record.image)
+        image: record.image, addresses: addresses?.isEmpty == false ? addresses : nil)
     }
   }
 
@@ -62,9 +63,13 @@ extension Manager {
           throw HostError("mkdir", path: dir, errno: errno)
         }
         try GuestState().save(paths)
+        // Addresses are recorded now (their problems are the create's), after the directory made the
+        // name this guest's: a create that fails releases them.
+        try bindAddresses(request.name, effective.nics)
         // guest.yaml last: a directory without it is a create that never finished.
         try record.write(to: paths.record)
       } catch {
+        if !effective.nics.isEmpty { _ = try? bindAddresses(request.name, []) }
         try? TreeOps.remove(path: paths.dir)
         throw error
       }
@@ -100,7 +105,11 @@ extension Manager {
     let effective = try effectiveConfig(of: record)
     let image = try images.record(record.image)
     let ids = try idRange(of: record, effective, allocate: true)
-    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths, range: ids)
+    // Profiles may have changed the NICs since the last start: their addresses are bound again.
+    let nics = Self.plannedRun(try bindAddresses(name, effective.nics))
+    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths, range: ids, nics: nics)
+    // The host ends are named before the runtime makes them, so whoever finishes the run deletes them.
+    state.nics = nics.isEmpty ? nil : nics
     state.status = .starting
     state.mounted = true
     state.error = nil
@@ -119,6 +128,12 @@ extension Manager {
       } catch { throw HostError("write", path: paths.bundle + "/config.json", errno: error.errno) }
       unlink(paths.exitFile)
       if lifecycle.store.exists(name) { try? lifecycle.delete(id: name, force: true) }
+      if !nics.isEmpty {
+        try writeNetworkFiles(record, effective, nics, paths)
+        // Anti-spoofing for the host ends is in place before they exist, so the guest's first frame
+        // is already checked.
+        try applyFirewall()
+      }
       let started = try keeper.start(
         id: name, paths: paths, bundle: paths.bundle, logMax: Int(effective.consoleBuffer))
       state.status = .running
@@ -134,8 +149,10 @@ extension Manager {
     } catch let error as HostError {
       if lifecycle.store.exists(name) { try? lifecycle.delete(id: name, force: true) }
       try? Overlay.unmount(paths)
+      removeHostInterfaces(name, nics)
       state = GuestState(lastExit: state.lastExit, restartCount: state.restartCount)
       try? state.save(paths)
+      if !nics.isEmpty { refreshFirewall("guest \(name): start rolled back") }
       log.warning("guest \(name): start failed: \(error.message)")
       throw error.message.contains("\"\(name)\"") ? error : HostError("guest \"\(name)\"", error)
     } catch {
@@ -236,10 +253,13 @@ extension Manager {
       throw HostError(.system, "guest \"\(name)\": its root is still mounted at \(paths.rootfs) or \(paths.lower)")
     }
     try? UidAllocator(layout: layout).free(name)
+    do { try bindAddresses(name, []) } catch { log.warning("guest \(name): releasing its addresses: \(error.message)") }
+    let hadPorts = (try? loadRecord(name))?.ports.isEmpty == false
     // Renamed away first: a guest half-removed by a crash must not look like a guest.
     let doomed = layout.guests + "/.deleting-\(name)-\(UInt32.random(in: 0...UInt32.max))"
     if rename(paths.dir, doomed) != 0 { throw HostError("rename", path: paths.dir, errno: errno) }
     _ = consume lock
+    if hadPorts { refreshFirewall("guest \(name) deleted") }
     try TreeOps.remove(path: doomed)
     log.info("guest \(name): deleted")
   }
@@ -268,6 +288,9 @@ extension Manager {
       }
     }
     do { try Overlay.unmount(paths) } catch { log.warning("guest \(name): \(error.message)") }
+    let nics = state.nics ?? []
+    removeHostInterfaces(name, nics)
+    state.nics = nil
     unlink(paths.exitFile)
     if let exit { state.lastExit = exit }
     state.status = .stopped
@@ -279,6 +302,7 @@ extension Manager {
     state.stopRequested = false
     state.killRequested = false
     try? state.save(paths)
+    if !nics.isEmpty { refreshFirewall("guest \(name) ended") }
     return exit
   }
 
@@ -337,7 +361,7 @@ extension Manager {
       pid: status == .running ? state.initPID.map(Int.init) : nil, image: record.image, profiles: record.profiles,
       config: record.config, effectiveConfig: effective, command: record.command, created: record.created,
       started: status == .running ? state.started : nil, usage: usage, lastExit: state.lastExit,
-      restartCount: state.restartCount, error: state.error)
+      restartCount: state.restartCount, error: state.error, nics: nicInfos(record, state, running: status == .running))
   }
 
   func loadRecord(_ name: String) throws(HostError) -> GuestRecord {

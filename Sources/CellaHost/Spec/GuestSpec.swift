@@ -1,4 +1,5 @@
 import CellaAPI
+import CellaNet
 import CellaOCI
 import CellaRuntimeCore
 
@@ -23,10 +24,12 @@ public enum GuestSpec {
     public var cgroupsPath: String
     /// The host id range of a `security.userns` guest (from `UidAllocator`).
     public var idRange: IDRange?
+    /// The guest's NICs, made by a createRuntime hook; nil for a check of the spec before a start.
+    public var network: Network?
 
     public init(
       name: String, process: ImageProcess, command: [String]?, config: EffectiveConfig, rootfs: String,
-      lookupRoot: String, cgroupsPath: String, idRange: IDRange? = nil
+      lookupRoot: String, cgroupsPath: String, idRange: IDRange? = nil, network: Network? = nil
     ) {
       self.name = name
       self.process = process
@@ -36,7 +39,29 @@ public enum GuestSpec {
       self.lookupRoot = lookupRoot
       self.cgroupsPath = cgroupsPath
       self.idRange = idRange
+      self.network = network
     }
+  }
+
+  /// How a run's NICs are made and named in the guest.
+  public struct Network: Sendable {
+    /// `cella-keeper`, whose `nic` subcommand is the hook.
+    public var hookPath: String
+    /// The NICs, the first with the default route.
+    public var joins: [VethJoin]
+    /// Files bound read-only over the guest's /etc/resolv.conf and /etc/hosts.
+    public var resolvConf: String
+    public var hosts: String
+
+    public init(hookPath: String, joins: [VethJoin], resolvConf: String, hosts: String) {
+      self.hookPath = hookPath
+      self.joins = joins
+      self.resolvConf = resolvConf
+      self.hosts = hosts
+    }
+
+    /// The hook's argv (`VethJoin.parse` reads each `--nic` back).
+    public var hookArguments: [String] { [hookPath, "nic"] + joins.flatMap { ["--nic", $0.argument] } }
   }
 
   /// Docker's default capability set, plus CAP_SYS_BOOT: in its own PID namespace a guest's init may
@@ -46,6 +71,9 @@ public enum GuestSpec {
     "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_BOOT",
     "CAP_SYS_CHROOT",
   ]
+
+  /// Seconds the NIC hook may take (a few netlink calls; a wedged one must not hang the start).
+  public static let hookTimeout = 30
 
   /// The terminal type of a guest's console when the image sets none.
   public static let defaultTerm = "TERM=xterm"
@@ -103,10 +131,21 @@ public enum GuestSpec {
           destination: disk.path, type: "bind", source: disk.source,
           options: ["rbind", disk.readonly ? "ro" : "rw"] + (disk.shift ? ["idmap"] : [])))
     }
+    if let network = input.network, !network.joins.isEmpty {
+      for (source, destination) in [(network.resolvConf, "/etc/resolv.conf"), (network.hosts, "/etc/hosts")] {
+        mounts.append(Mount(destination: destination, type: "bind", source: source, options: ["bind", "ro"]))
+      }
+      var hooks = spec.hooks ?? Hooks()
+      hooks.createRuntime =
+        (hooks.createRuntime ?? []) + [
+          Hook(path: network.hookPath, args: network.hookArguments, timeout: hookTimeout)
+        ]
+      spec.hooks = hooks
+    }
     spec.mounts = mounts
 
     var linux = spec.linux ?? Linux()
-    // A fresh network namespace with only lo until networks exist.
+    // A fresh network namespace: lo, and the NICs the hook makes.
     var namespaces: [NamespaceKind] = [.pid, .mount, .ipc, .uts, .network, .cgroup]
     if config.userns {
       guard let range = input.idRange else {

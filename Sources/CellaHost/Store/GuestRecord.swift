@@ -13,10 +13,12 @@ public struct GuestRecord: Sendable, Equatable, Encodable {
   public var command: [String]?
   /// When it was created (RFC 3339, UTC).
   public var created: String
+  /// Host ports published to it (`cella port add`), in the order added.
+  public var ports: [PortMapping]
 
   public init(
     name: String, kind: GuestKind = .container, image: String, profiles: [String] = [], config: [String: String] = [:],
-    command: [String]? = nil, created: String
+    command: [String]? = nil, created: String, ports: [PortMapping] = []
   ) {
     self.name = name
     self.kind = kind
@@ -25,9 +27,25 @@ public struct GuestRecord: Sendable, Equatable, Encodable {
     self.config = config
     self.command = command
     self.created = created
+    self.ports = ports
   }
 
-  static let fields: Set<String> = ["name", "kind", "image", "profiles", "config", "command", "created"]
+  static let fields: Set<String> = ["name", "kind", "image", "profiles", "config", "command", "created", "ports"]
+
+  enum CodingKeys: String, CodingKey { case name, kind, image, profiles, config, command, created, ports }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(name, forKey: .name)
+    try c.encode(kind, forKey: .kind)
+    try c.encode(image, forKey: .image)
+    try c.encode(profiles, forKey: .profiles)
+    try c.encode(config, forKey: .config)
+    try c.encodeIfPresent(command, forKey: .command)
+    try c.encode(created, forKey: .created)
+    // A guest without published ports keeps the file it always had.
+    if !ports.isEmpty { try c.encode(ports, forKey: .ports) }
+  }
 
   /// Reads `path`: any YAML, field, name or key problem is one line with the file, line and column.
   public static func read(_ path: String) throws(HostError) -> GuestRecord {
@@ -68,8 +86,22 @@ public struct GuestRecord: Sendable, Equatable, Encodable {
       throw doc.error(doc.field("command"), "command", "is empty; leave it out instead")
     }
     let created = try doc.string("created")
+    var ports: [PortMapping] = []
+    for (i, text) in (try doc.stringList("ports") ?? []).enumerated() {
+      let node = doc.field("ports")?.sequence?[i]
+      guard let port = PortMapping(text) else {
+        throw doc.error(
+          node, "ports[\(i)]",
+          "\(ConfigValues.quote(text)) is not [HOSTADDR:]HOSTPORT:GUESTPORT/tcp|udp with ports 1 to 65535")
+      }
+      if let other = ports.first(where: { $0.clashes(with: port) }) {
+        throw doc.error(node, "ports[\(i)]", "\(port.hostSide) is published by \(other) too")
+      }
+      ports.append(port)
+    }
     return GuestRecord(
-      name: name, kind: kind, image: image, profiles: profiles, config: config, command: command, created: created)
+      name: name, kind: kind, image: image, profiles: profiles, config: config, command: command, created: created,
+      ports: ports)
   }
 
   private static func check(_ doc: YAMLDocument, _ field: String, _ body: () throws(HostError) -> Void)

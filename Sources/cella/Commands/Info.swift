@@ -27,6 +27,10 @@ struct Info: ParsableCommand {
       if let cpu = usage.cpuSeconds { lines.append(("CPU", "\(cpu) s")) }
       if let pids = usage.pids { lines.append(("Processes", "\(pids)")) }
     }
+    for nic in info.nics ?? [] {
+      let host = nic.hostInterface.map { ", host end \($0)" } ?? ""
+      lines.append(("NIC \(nic.index)", "\(nic.name) on \(nic.network): \(nic.ipv4 ?? "no address") \(nic.mac)\(host)"))
+    }
     let width = lines.map(\.0.count).max() ?? 0
     for (key, value) in lines { print(key + ":" + String(repeating: " ", count: width - key.count + 1) + value) }
     print("Config:")

@@ -13,8 +13,13 @@ struct List: ParsableCommand {
     case .json: try Output.json(guests)
     case .table:
       Output.table(
-        ["NAME", "STATUS", "KIND", "IMAGE", "PID"],
-        guests.map { [$0.name, $0.status.rawValue, $0.kind.rawValue, $0.image ?? "-", $0.pid.map(String.init) ?? "-"] })
+        ["NAME", "STATUS", "KIND", "IMAGE", "PID", "IPV4"],
+        guests.map {
+          [
+            $0.name, $0.status.rawValue, $0.kind.rawValue, $0.image ?? "-", $0.pid.map(String.init) ?? "-",
+            $0.addresses?.joined(separator: ", ") ?? "-",
+          ]
+        })
     }
   }
 }

@@ -12,8 +12,7 @@ struct Cella: ParsableCommand {
     subcommands: [
       Create.self, Launch.self, Start.self, Stop.self, Restart.self, Kill.self, Delete.self, List.self, Info.self,
       Exec.self, Enter.self, Console.self, Logs.self, ConfigCommand.self, ProfileCommand.self, ImageCommand.self,
-      NetworkCommand.self,
-      Daemon.self,
+      NetworkCommand.self, PortCommand.self, Daemon.self,
     ])
 }
 
