@@ -260,6 +260,12 @@ extension Manager {
   /// ports and published ports. A store without any network never touches nftables; once its last
   /// network is gone its own tables are removed. Tables another store marked are refused.
   func applyFirewall(including extra: NetworkRecord?) throws(HostError) {
+    // Read and replace as one step: two guests starting at once must not each load a rule set that
+    // lacks the other's port.
+    try firewallLock.withLock { _ throws(HostError) in try replaceFirewall(including: extra) }
+  }
+
+  private func replaceFirewall(including extra: NetworkRecord?) throws(HostError) {
     let records = networkRecords()
     if records.isEmpty && extra == nil { return }
     let ready = records.filter { $0.phase == .ready && $0.name != extra?.name } + (extra.map { [$0] } ?? [])

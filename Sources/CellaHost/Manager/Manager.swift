@@ -21,6 +21,8 @@ public final class Manager: CellaService {
   /// Held while networks are made, removed or brought in line, so subnets and bridges are checked and
   /// taken as one step.
   let networkLock = Mutex<Void>(())
+  /// Held while cella's nft tables are computed and replaced.
+  let firewallLock = Mutex<Void>(())
   let log: DaemonLog
   /// Exec sessions prepared and not attached yet.
   let execSessions = Mutex<[String: PendingExec]>([:])
