@@ -32,7 +32,9 @@ cleanup() {
 }
 trap cleanup EXIT
 start_daemon() {
-  in_host "$cella" daemon >>"$tmp/daemon.log" 2>&1 &
+  # Not through in_host: a backgrounded function is a subshell, and $! must be the daemon itself
+  # (nsenter execs cella, which execs cella-daemon: one pid).
+  nsenter --net="/run/netns/$netns" -- "$cella" daemon >>"$tmp/daemon.log" 2>&1 &
   daemon_pid=$!
   i=0
   until "$cella" list >/dev/null 2>&1; do
@@ -66,7 +68,7 @@ echo "from the host: GET http://$gateway:8080/"
 printf 'GET / HTTP/1.0\r\n\r\n' | in_host busybox nc "$gateway" 8080 | tail -n 1
 step "what the host sees: the bridge, the guests' veths and cella's nft tables"
 in_host ip -br link show
-in_host nft list table inet cella | head -n 20
+in_host nft list table inet cella | head -n 24
 step "cella exec demo-small -- ... (its own hostname, pid 1 and memory limit)"
 "$cella" exec demo-small -- sh -c 'echo "hostname $(hostname)"; ps; cat /sys/fs/cgroup/memory/memory.limit_in_bytes'
 step "cella logs demo-small (the console: busybox init and its shell)"
@@ -76,9 +78,11 @@ step "cella info demo-small"
 step "kill -9 the daemon (pid $daemon_pid): guests keep running"
 kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
 ps -o pid,comm -p "$(cat "$CELLA_STATE_DIR"/run/demo-*/state.json | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | tr '\n' ',' | sed 's/,$//')" || true
-step "a new daemon re-adopts them"
+step "a new daemon re-adopts them (and the network's dnsmasq, which kept serving)"
 start_daemon
+echo "new daemon: pid $daemon_pid"
 "$cella" list
+"$cella" exec demo-small -- ping -c 1 demo-large
 "$cella" exec demo-medium -- uptime
 step "stop and delete"
 for g in demo-small demo-medium demo-large; do "$cella" stop "$g"; "$cella" delete "$g"; done
