@@ -16,10 +16,15 @@
 ///
 /// `bridge cella` (filter priority -200):
 /// - `prerouting` (every frame a guest port sends, whether switched to another port or delivered to the
-///   host, which a `forward` chain alone would miss): anti-spoofing. Only IPv4 and ARP, only from the
-///   guest's MAC, ARP naming only the guest's MAC and address (or 0.0.0.0, RFC 5227 probes), IPv4 only
-///   from the guest's address (or 0.0.0.0 to DHCP, before a VM has its lease);
+///   host, which a `forward` chain alone would miss): frames from a guest port jump to `guest`, the
+///   anti-spoofing: only IPv4 and ARP, only from the guest's MAC, ARP naming only the guest's MAC and
+///   address (or 0.0.0.0, RFC 5227 probes), IPv4 only from the guest's address (or 0.0.0.0 to DHCP,
+///   before a VM has its lease);
 /// - `forward` (port-to-port switching only): isolated networks drop every frame between two guest ports.
+/// Guest ports are elements of sets (`guest_ports`, `guest_macs` = port . MAC, `guest_ips` = port .
+/// address, `isolated_ports`), not rules of their own: a frame costs one hashed lookup per check whatever
+/// the number of guests, and a guest's start or end adds or deletes its elements in a small transaction
+/// (`portElements`) instead of replacing the tables.
 ///
 /// Coexisting with Docker (and any other owner of the FORWARD hook): netfilter runs every base chain
 /// registered on a hook, in priority order, and a packet survives only if none of them drops it; an
@@ -50,6 +55,7 @@ public enum NftRuleset {
     commands += inetRules(model).map(add)
     commands += bridgeChains().map(add)
     commands += bridgeRules(model).map(add)
+    commands += bridgeElements(model)
     if let owner = model.owner { commands += ownerMark(owner).map(add) }
     return commands
   }
@@ -161,9 +167,81 @@ public enum NftRuleset {
 
   static func bridgeChains() -> [NftJSON] {
     [
+      namedSet(PortSet.ports), namedSet(PortSet.macs), namedSet(PortSet.addresses), namedSet(PortSet.isolated),
       chain("bridge", "prerouting", type: "filter", hook: "prerouting", priority: -200),
       chain("bridge", "forward", type: "filter", hook: "forward", priority: -200),
+      .object([
+        (
+          "chain",
+          .object([("family", .string("bridge")), ("table", .string(tableName)), ("name", .string(guestChain))])
+        )
+      ]),
     ]
+  }
+
+  /// The regular chain of `bridge cella` that checks a guest port's frames.
+  static let guestChain = "guest"
+
+  /// The sets of `bridge cella` that hold the guest ports, and the type of each.
+  enum PortSet: String, CaseIterable {
+    case ports = "guest_ports"
+    case macs = "guest_macs"
+    case addresses = "guest_ips"
+    case isolated = "isolated_ports"
+
+    var type: NftJSON {
+      switch self {
+      case .ports, .isolated: .string("ifname")
+      case .macs: .array([.string("ifname"), .string("ether_addr")])
+      case .addresses: .array([.string("ifname"), .string("ipv4_addr")])
+      }
+    }
+    var reference: NftJSON { .string("@" + rawValue) }
+  }
+
+  static func namedSet(_ set: PortSet) -> NftJSON {
+    .object([
+      (
+        "set",
+        .object([
+          ("family", .string("bridge")), ("table", .string(tableName)), ("name", .string(set.rawValue)),
+          ("type", set.type),
+        ])
+      )
+    ])
+  }
+
+  /// The commands that add (`verb` "add") or delete ("delete") the set elements of `ports`; a port whose
+  /// bridge is in `isolatedBridges` also joins `isolated_ports`. Deleting an element that is not there
+  /// fails the whole transaction, so a caller that is unsure replaces the tables instead.
+  public static func portElements(_ verb: String, _ ports: [NftModel.GuestPort], isolatedBridges: Set<String>)
+    -> [NftJSON]
+  {
+    if ports.isEmpty { return [] }
+    func elements(_ set: PortSet, _ items: [NftJSON]) -> [NftJSON] {
+      items.isEmpty
+        ? []
+        : [
+          command(
+            verb,
+            .object([
+              (
+                "element",
+                .object([
+                  ("family", .string("bridge")), ("table", .string(tableName)), ("name", .string(set.rawValue)),
+                  ("elem", .array(items)),
+                ])
+              )
+            ]))
+        ]
+    }
+    func pair(_ port: NftModel.GuestPort, _ value: String) -> NftJSON {
+      .object([("concat", .array([.string(port.interface), .string(value)]))])
+    }
+    return elements(.ports, ports.map { .string($0.interface) })
+      + elements(.macs, ports.map { pair($0, $0.mac.description) })
+      + elements(.addresses, ports.map { pair($0, $0.ipv4.description) })
+      + elements(.isolated, ports.filter { isolatedBridges.contains($0.bridge) }.map { .string($0.interface) })
   }
 
   static func rule(_ family: String, _ chain: String, _ expr: [NftJSON]) -> NftJSON {
@@ -227,37 +305,41 @@ public enum NftRuleset {
   }
 
   static func bridgeRules(_ model: NftModel) -> [NftJSON] {
-    var rules: [NftJSON] = []
-    for p in model.ports {
-      let port = meta("iifname") == .string(p.interface)
-      let mac = NftJSON.string(p.mac.description)
-      let ip = NftJSON.string(p.ipv4.description)
-      rules += [
-        rule("bridge", "prerouting", [port, payload("ether", "saddr") != mac, verdict("drop")]),
-        rule(
-          "bridge", "prerouting",
-          [port, payload("ether", "type") != set([.string("ip"), .string("arp")]), verdict("drop")]),
-        rule("bridge", "prerouting", [port, payload("arp", "saddr ether") != mac, verdict("drop")]),
-        rule(
-          "bridge", "prerouting", [port, payload("arp", "saddr ip") != set([.string("0.0.0.0"), ip]), verdict("drop")]),
-        rule(
-          "bridge", "prerouting",
-          [
-            port, payload("ip", "saddr") == .string("0.0.0.0"), payload("ip", "daddr") == .string("255.255.255.255"),
-            payload("udp", "sport") == .int(68), payload("udp", "dport") == .int(67), verdict("accept"),
-          ]),
-        rule("bridge", "prerouting", [port, payload("ip", "saddr") != ip, verdict("drop")]),
-      ]
-    }
-    for n in model.networks where n.isolated {
-      let members = model.ports.filter { $0.bridge == n.bridge }.map(\.interface)
-      if members.isEmpty { continue }
-      rules.append(
-        rule(
-          "bridge", "forward",
-          [meta("iifname") == oneOrSet(members), meta("oifname") == oneOrSet(members), verdict("drop")]))
-    }
-    return rules
+    let port = meta("iifname")
+    func concat(_ items: NftJSON...) -> NftJSON { .object([("concat", .array(items))]) }
+    // Chain by chain, in the order nft lists them (prerouting, forward, guest).
+    return [
+      rule(
+        "bridge", "prerouting",
+        [port == PortSet.ports.reference, .object([("jump", .object([("target", .string(guestChain))]))])]),
+      rule(
+        "bridge", "forward",
+        [port == PortSet.isolated.reference, meta("oifname") == PortSet.isolated.reference, verdict("drop")]),
+      rule("bridge", guestChain, [concat(port, payload("ether", "saddr")) != PortSet.macs.reference, verdict("drop")]),
+      rule("bridge", guestChain, [payload("ether", "type") != set([.string("ip"), .string("arp")]), verdict("drop")]),
+      rule(
+        "bridge", guestChain, [concat(port, payload("arp", "saddr ether")) != PortSet.macs.reference, verdict("drop")]),
+      rule(
+        "bridge", guestChain,
+        [
+          payload("arp", "saddr ip") != .string("0.0.0.0"),
+          concat(port, payload("arp", "saddr ip")) != PortSet.addresses.reference, verdict("drop"),
+        ]),
+      rule(
+        "bridge", guestChain,
+        [
+          payload("ip", "saddr") == .string("0.0.0.0"), payload("ip", "daddr") == .string("255.255.255.255"),
+          payload("udp", "sport") == .int(68), payload("udp", "dport") == .int(67), verdict("accept"),
+        ]),
+      rule(
+        "bridge", guestChain, [concat(port, payload("ip", "saddr")) != PortSet.addresses.reference, verdict("drop")]),
+    ]
+  }
+
+  /// The elements of every port of `model`, added after the sets and rules.
+  static func bridgeElements(_ model: NftModel) -> [NftJSON] {
+    portElements(
+      "add", model.ports, isolatedBridges: Set(model.networks.filter(\.isolated).map(\.bridge)))
   }
 
   // MARK: - Expressions, in the form `nft -j list` prints them

@@ -52,6 +52,7 @@ final class NftRulesetTests: XCTestCase {
   func testReplacesOnlyCellasTablesAndNeverFlushes() throws {
     let commands = try lines(Self.two()).filter {
       !$0.hasPrefix("{\"add\":{\"rule\"") && !$0.hasPrefix("{\"add\":{\"chain\"")
+        && !$0.hasPrefix("{\"add\":{\"set\"") && !$0.hasPrefix("{\"add\":{\"element\"")
     }
     XCTAssertEqual(
       commands,
@@ -95,8 +96,12 @@ final class NftRulesetTests: XCTestCase {
     XCTAssertEqual(
       all.filter { $0.contains("\"chain\":\"forward\"") && $0.contains("\"bridge\"") && $0.contains("rule") },
       [
-        #"{"add":{"rule":{"family":"bridge","table":"cella","chain":"forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":{"set":["cv1","cv2"]}}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":{"set":["cv1","cv2"]}}},{"drop":null}]}}}"#
+        #"{"add":{"rule":{"family":"bridge","table":"cella","chain":"forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"@isolated_ports"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"@isolated_ports"}},{"drop":null}]}}},"#
       ])
+    // Only the ports of the isolated network are in the set.
+    XCTAssertEqual(
+      all.filter { $0.contains("\"name\":\"isolated_ports\"") && $0.contains("element") },
+      [#"{"add":{"element":{"family":"bridge","table":"cella","name":"isolated_ports","elem":["cv1","cv2"]}}}"#])
     let masquerades = all.filter { $0.contains("masquerade") && $0.contains("saddr") }
     XCTAssertEqual(masquerades.count, 1)
     XCTAssertTrue(masquerades[0].contains(#"{"prefix":{"addr":"10.210.0.0","len":24}}"#))
@@ -109,6 +114,27 @@ final class NftRulesetTests: XCTestCase {
     XCTAssertEqual(dnat.count, 2)
     XCTAssertTrue(dnat[0].contains(#""chain":"prerouting""#) && dnat[0].hasSuffix(expected), dnat[0])
     XCTAssertTrue(dnat[1].contains(#""chain":"output""#) && dnat[1].hasSuffix(expected), dnat[1])
+  }
+
+  func testAGuestsEntriesAreAddedAndDeletedWithoutReplacingTheTables() throws {
+    let ports = try Self.two().ports
+    let add = NftRuleset.document(NftRuleset.portElements("add", [ports[0]], isolatedBridges: ["cn1"]))
+    XCTAssertEqual(
+      add,
+      """
+      {"nftables":[
+      {"add":{"element":{"family":"bridge","table":"cella","name":"guest_ports","elem":["cv1"]}}},
+      {"add":{"element":{"family":"bridge","table":"cella","name":"guest_macs","elem":[{"concat":["cv1","02:00:00:00:00:02"]}]}}},
+      {"add":{"element":{"family":"bridge","table":"cella","name":"guest_ips","elem":[{"concat":["cv1","10.210.0.2"]}]}}},
+      {"add":{"element":{"family":"bridge","table":"cella","name":"isolated_ports","elem":["cv1"]}}}
+      ]}
+
+      """)
+    let delete = NftRuleset.document(NftRuleset.portElements("delete", [ports[2]], isolatedBridges: ["cn1"]))
+    XCTAssertFalse(delete.contains("isolated_ports"), delete)
+    XCTAssertFalse(delete.contains("table\":{"), "never touches a table: \(delete)")
+    XCTAssertEqual(delete.components(separatedBy: "{\"delete\":{\"element\"").count - 1, 3, delete)
+    XCTAssertTrue(NftRuleset.portElements("add", [], isolatedBridges: []).isEmpty)
   }
 
   func testInconsistentModelsAreRefusedInOneLine() throws {
@@ -167,14 +193,24 @@ final class NftRulesetTests: XCTestCase {
     {"add":{"rule":{"family":"inet","table":"cella","chain":"postrouting","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"prefix":{"addr":"10.210.0.0","len":24}}}},{"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"masquerade":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"postrouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"masquerade":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},
+    {"add":{"set":{"family":"bridge","table":"cella","name":"guest_ports","type":"ifname"}}},
+    {"add":{"set":{"family":"bridge","table":"cella","name":"guest_macs","type":["ifname","ether_addr"]}}},
+    {"add":{"set":{"family":"bridge","table":"cella","name":"guest_ips","type":["ifname","ipv4_addr"]}}},
+    {"add":{"set":{"family":"bridge","table":"cella","name":"isolated_ports","type":"ifname"}}},
     {"add":{"chain":{"family":"bridge","table":"cella","name":"prerouting","type":"filter","hook":"prerouting","prio":-200,"policy":"accept"}}},
     {"add":{"chain":{"family":"bridge","table":"cella","name":"forward","type":"filter","hook":"forward","prio":-200,"policy":"accept"}}},
-    {"add":{"rule":{"family":"bridge","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cv1"}},{"match":{"op":"!=","left":{"payload":{"protocol":"ether","field":"saddr"}},"right":"02:00:00:00:00:02"}},{"drop":null}]}}},
-    {"add":{"rule":{"family":"bridge","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cv1"}},{"match":{"op":"!=","left":{"payload":{"protocol":"ether","field":"type"}},"right":{"set":["ip","arp"]}}},{"drop":null}]}}},
-    {"add":{"rule":{"family":"bridge","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cv1"}},{"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ether"}},"right":"02:00:00:00:00:02"}},{"drop":null}]}}},
-    {"add":{"rule":{"family":"bridge","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cv1"}},{"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ip"}},"right":{"set":["0.0.0.0","10.210.0.2"]}}},{"drop":null}]}}},
-    {"add":{"rule":{"family":"bridge","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cv1"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"0.0.0.0"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"255.255.255.255"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":68}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":67}},{"accept":null}]}}},
-    {"add":{"rule":{"family":"bridge","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cv1"}},{"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"10.210.0.2"}},{"drop":null}]}}}
+    {"add":{"chain":{"family":"bridge","table":"cella","name":"guest"}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"@guest_ports"}},{"jump":{"target":"guest"}}]}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"@isolated_ports"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"@isolated_ports"}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"guest","expr":[{"match":{"op":"!=","left":{"concat":[{"meta":{"key":"iifname"}},{"payload":{"protocol":"ether","field":"saddr"}}]},"right":"@guest_macs"}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"guest","expr":[{"match":{"op":"!=","left":{"payload":{"protocol":"ether","field":"type"}},"right":{"set":["ip","arp"]}}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"guest","expr":[{"match":{"op":"!=","left":{"concat":[{"meta":{"key":"iifname"}},{"payload":{"protocol":"arp","field":"saddr ether"}}]},"right":"@guest_macs"}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"guest","expr":[{"match":{"op":"!=","left":{"payload":{"protocol":"arp","field":"saddr ip"}},"right":"0.0.0.0"}},{"match":{"op":"!=","left":{"concat":[{"meta":{"key":"iifname"}},{"payload":{"protocol":"arp","field":"saddr ip"}}]},"right":"@guest_ips"}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"guest","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":"0.0.0.0"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"255.255.255.255"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"sport"}},"right":68}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":67}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"bridge","table":"cella","chain":"guest","expr":[{"match":{"op":"!=","left":{"concat":[{"meta":{"key":"iifname"}},{"payload":{"protocol":"ip","field":"saddr"}}]},"right":"@guest_ips"}},{"drop":null}]}}},
+    {"add":{"element":{"family":"bridge","table":"cella","name":"guest_ports","elem":["cv1"]}}},
+    {"add":{"element":{"family":"bridge","table":"cella","name":"guest_macs","elem":[{"concat":["cv1","02:00:00:00:00:02"]}]}}},
+    {"add":{"element":{"family":"bridge","table":"cella","name":"guest_ips","elem":[{"concat":["cv1","10.210.0.2"]}]}}}
     ]}
 
     """

@@ -104,6 +104,18 @@ final class NftTests: XCTestCase {
       XCTAssertEqual(try listedRules(family), try sentRules(second, family), family)
     }
 
+    // A guest's entries come and go on their own, in the kernel's sets; deleting one that is gone fails
+    // (the manager then replaces the tables).
+    let extra = NftModel.GuestPort(
+      interface: "cv9", bridge: "cn1", mac: .stableDefault(name: "late", nic: 0), ipv4: try .parse("10.210.0.9"))
+    try applier.apply(NftRuleset.portElements("add", [extra], isolatedBridges: ["cn1"]))
+    let added = try applier.listTable(family: "bridge")
+    XCTAssertTrue(added.contains("\"cv9\"") && added.contains(extra.mac.description), added)
+    XCTAssertEqual(try listedRules("bridge"), try sentRules(second, "bridge"), "rules changed with an element")
+    try applier.apply(NftRuleset.portElements("delete", [extra], isolatedBridges: ["cn1"]))
+    XCTAssertFalse(try applier.listTable(family: "bridge").contains("\"cv9\""))
+    XCTAssertThrowsError(try applier.apply(NftRuleset.portElements("delete", [extra], isolatedBridges: ["cn1"])))
+
     // A transaction nft refuses changes nothing and fails in one line.
     let bad = NftJSON.object([
       (

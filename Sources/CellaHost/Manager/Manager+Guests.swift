@@ -132,7 +132,7 @@ extension Manager {
         try writeNetworkFiles(record, effective, nics, paths)
         // Anti-spoofing for the host ends is in place before they exist, so the guest's first frame
         // is already checked.
-        try applyFirewall()
+        try updateFirewallPorts("add", nics)
       }
       let started = try keeper.start(
         id: name, paths: paths, bundle: paths.bundle, logMax: Int(effective.consoleBuffer))
@@ -302,7 +302,11 @@ extension Manager {
     state.stopRequested = false
     state.killRequested = false
     try? state.save(paths)
-    if !nics.isEmpty { refreshFirewall("guest \(name) ended") }
+    if !nics.isEmpty {
+      do throws(HostError) { try updateFirewallPorts("delete", nics) } catch {
+        log.warning("firewall (guest \(name) ended): \(error.message)")
+      }
+    }
     return exit
   }
 

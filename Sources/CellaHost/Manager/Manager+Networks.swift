@@ -262,12 +262,41 @@ extension Manager {
   func applyFirewall(including extra: NetworkRecord?) throws(HostError) {
     // Read and replace as one step: two guests starting at once must not each load a rule set that
     // lacks the other's port.
-    try firewallLock.withLock { _ throws(HostError) in try replaceFirewall(including: extra) }
+    try firewall.withLock { (verified) throws(HostError) in
+      verified = false
+      verified = try replaceFirewall(including: extra)
+    }
   }
 
-  private func replaceFirewall(including extra: NetworkRecord?) throws(HostError) {
+  /// Adds (`add`) or deletes (`delete`) the anti-spoofing entries of a run's NICs in one small transaction,
+  /// without replacing the tables (a start costs one short nft call whatever the number of guests);
+  /// replaces the whole tables instead when this daemon has not made them yet or nft refuses the change.
+  func updateFirewallPorts(_ verb: String, _ nics: [StartedNIC]) throws(HostError) {
+    let ports = nics.compactMap { nic -> NftModel.GuestPort? in
+      guard let mac = MACAddress(nic.mac), let ipv4 = IPv4Address(nic.ipv4) else { return nil }
+      return NftModel.GuestPort(interface: nic.hostInterface, bridge: nic.bridge, mac: mac, ipv4: ipv4)
+    }
+    try firewall.withLock { (verified) throws(HostError) in
+      if verified {
+        let isolated = Set(networkRecords().filter { $0.phase == .ready && $0.isolated }.map(\.bridge))
+        let applier = try nftApplier()
+        do throws(NetError) {
+          try applier.apply(NftRuleset.portElements(verb, ports, isolatedBridges: isolated))
+          return
+        } catch {
+          let names = ports.map(\.interface).joined(separator: " ")
+          log.info("firewall: \(verb) of \(names) refused, replacing the tables: \(error.message)")
+        }
+      }
+      verified = false
+      verified = try replaceFirewall(including: nil)
+    }
+  }
+
+  /// Replaces the tables with what the store holds; true when they are now this store's and in place.
+  private func replaceFirewall(including extra: NetworkRecord?) throws(HostError) -> Bool {
     let records = networkRecords()
-    if records.isEmpty && extra == nil { return }
+    if records.isEmpty && extra == nil { return false }
     let ready = records.filter { $0.phase == .ready && $0.name != extra?.name } + (extra.map { [$0] } ?? [])
     let applier = try nftApplier()
     let mark = FirewallOwner.mark(stateDir: layout.root)
@@ -277,7 +306,7 @@ extension Manager {
       if holder != .nobody {
         do { try applier.removeTables() } catch { throw HostError("", error) }
       }
-      return
+      return false
     }
     enableForwarding()
     let entries = guestFirewallEntries()
@@ -288,6 +317,7 @@ extension Manager {
       },
       ports: entries.ports.filter { bridges.contains($0.bridge) }, published: entries.published, owner: mark)
     do { try applier.replace(with: model) } catch { throw HostError("", error) }
+    return true
   }
 
   /// Guests reach beyond their bridge only if the host routes: net.ipv4.ip_forward (of the daemon's

@@ -21,8 +21,9 @@ public final class Manager: CellaService {
   /// Held while networks are made, removed or brought in line, so subnets and bridges are checked and
   /// taken as one step.
   let networkLock = Mutex<Void>(())
-  /// Held while cella's nft tables are computed and replaced.
-  let firewallLock = Mutex<Void>(())
+  /// Held while cella's nft tables are changed; true once this daemon replaced them itself (so they are
+  /// this store's and hold its sets: a run's entries may then be added and deleted on their own).
+  let firewall = Mutex<Bool>(false)
   let log: DaemonLog
   /// Exec sessions prepared and not attached yet.
   let execSessions = Mutex<[String: PendingExec]>([:])
