@@ -11,12 +11,16 @@ public struct NftModel: Sendable, Equatable {
     public var nat: Bool
     /// Whether guests of this network are kept from reaching each other.
     public var isolated: Bool
+    /// The bridge's own address: the only host address its guests may reach (DNS, DHCP, ping).
+    public var gateway: IPv4Address
 
-    public init(bridge: String, subnet: IPv4Subnet, nat: Bool, isolated: Bool) {
+    /// A network whose gateway is `gateway`, else its subnet's first host.
+    public init(bridge: String, subnet: IPv4Subnet, nat: Bool, isolated: Bool, gateway: IPv4Address? = nil) {
       self.bridge = bridge
       self.subnet = subnet
       self.nat = nat
       self.isolated = isolated
+      self.gateway = gateway ?? subnet.gateway
     }
   }
 

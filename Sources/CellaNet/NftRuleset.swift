@@ -12,7 +12,10 @@
 /// - `postrouting` (nat, srcnat priority 100): masquerade of NAT networks' traffic leaving by any device
 ///   but their bridge; masquerade of hairpin traffic (a guest reaching a published port that leads back
 ///   into its own bridge, whose answer must come back through the host);
-/// - `forward` (filter priority 0, policy accept): no new connection between two cella bridges.
+/// - `forward` (filter priority 0, policy accept): answers and published ports pass; no new connection
+///   into a NAT network, none routed back into an isolated one, none between two cella bridges;
+/// - `input` (filter priority 0, policy accept): from a cella bridge only DNS and DHCP to its own gateway
+///   and ICMP reach the host; a gateway address answers only on its own bridge.
 ///
 /// `bridge cella` (filter priority -200):
 /// - `prerouting` (every frame a guest port sends, whether switched to another port or delivered to the
@@ -162,6 +165,7 @@ public enum NftRuleset {
       chain("inet", "output", type: "nat", hook: "output", priority: -100),
       chain("inet", "postrouting", type: "nat", hook: "postrouting", priority: 100),
       chain("inet", "forward", type: "filter", hook: "forward", priority: 0),
+      chain("inet", "input", type: "filter", hook: "input", priority: 0),
     ]
   }
 
@@ -265,6 +269,9 @@ public enum NftRuleset {
     // Chain by chain, in the order nft lists them, so that `nft -j list` reads back the same sequence.
     var rules: [NftJSON] = []
     var output: [NftJSON] = []
+    // A guest asking its own gateway (DNS) is never sent to a published port of the same number.
+    let gateways = model.networks.map(\.gateway.description)
+    let notToAGateway = gateways.isEmpty ? [] : [payload("ip", "daddr") != oneOrSet(gateways)]
     for p in model.published {
       let to = [payload(p.proto.rawValue, "dport") == .int(Int(p.hostPort)), dnat(p.guestAddress, p.guestPort)]
       if let a = p.hostAddress {
@@ -272,7 +279,7 @@ public enum NftRuleset {
         rules.append(rule("inet", "prerouting", [daddr] + to))
         output.append(rule("inet", "output", [daddr] + to))
       } else {
-        rules.append(rule("inet", "prerouting", [localDestination] + to))
+        rules.append(rule("inet", "prerouting", [localDestination] + notToAGateway + to))
         output.append(rule("inet", "output", [payload("ip", "daddr") != prefix(loopback), localDestination] + to))
       }
     }
@@ -292,7 +299,31 @@ public enum NftRuleset {
             verdict("masquerade"),
           ]))
     }
-    rules.append(rule("inet", "forward", [establishedOrRelated, verdict("accept")]))
+    rules += forwardRules(model)
+    rules += inputRules(model)
+    return rules
+  }
+
+  /// `forward`: answers pass; published ports pass (whoever may reach the host may reach them); then no
+  /// new connection into a NAT network (its guests are reached only through published ports, as behind a
+  /// home router), none routed back into an isolated network (guests that route through the gateway
+  /// instead of the bridge stay apart), none between two cella bridges. A `--no-nat` network is routed:
+  /// the outside reaches its guests directly.
+  static func forwardRules(_ model: NftModel) -> [NftJSON] {
+    var rules = [
+      rule("inet", "forward", [establishedOrRelated, verdict("accept")]),
+      rule("inet", "forward", [ctStatusDNAT, verdict("accept")]),
+    ]
+    for n in model.networks {
+      if n.nat {
+        rules.append(rule("inet", "forward", [meta("oifname") == .string(n.bridge), verdict("drop")]))
+      } else if n.isolated {
+        rules.append(
+          rule(
+            "inet", "forward",
+            [meta("iifname") == .string(n.bridge), meta("oifname") == .string(n.bridge), verdict("drop")]))
+      }
+    }
     for n in model.networks {
       let others = model.networks.map(\.bridge).filter { $0 != n.bridge }
       if others.isEmpty { continue }
@@ -300,6 +331,34 @@ public enum NftRuleset {
         rule(
           "inet", "forward",
           [meta("iifname") == .string(n.bridge), meta("oifname") == oneOrSet(others), verdict("drop")]))
+    }
+    return rules
+  }
+
+  /// `input`: what guests may ask of the host itself — DNS and DHCP of their own gateway, ICMP — and
+  /// nothing else (no host service, no other network's dnsmasq); a gateway address answers only on its
+  /// own bridge (and to the host itself), so dnsmasq is never an open resolver on the host's uplinks.
+  static func inputRules(_ model: NftModel) -> [NftJSON] {
+    var rules = [rule("inet", "input", [establishedOrRelated, verdict("accept")])]
+    for n in model.networks {
+      let bridge = meta("iifname") == .string(n.bridge)
+      let gateway = payload("ip", "daddr") == .string(n.gateway.description)
+      rules += [
+        rule(
+          "inet", "input", [bridge, gateway, payload("udp", "dport") == set([.int(53), .int(67)]), verdict("accept")]),
+        rule("inet", "input", [bridge, gateway, payload("tcp", "dport") == .int(53), verdict("accept")]),
+        rule(
+          "inet", "input",
+          [
+            bridge, payload("ip", "daddr") == .string("255.255.255.255"), payload("udp", "dport") == .int(67),
+            verdict("accept"),
+          ]),
+        rule("inet", "input", [bridge, meta("l4proto") == .string("icmp"), verdict("accept")]),
+        rule("inet", "input", [bridge, verdict("drop")]),
+        rule(
+          "inet", "input",
+          [meta("iifname") != .string(n.bridge), meta("iifname") != .string("lo"), gateway, verdict("drop")]),
+      ]
     }
     return rules
   }

@@ -80,15 +80,52 @@ final class NftRulesetTests: XCTestCase {
       """)
   }
 
-  func testDropsNewTrafficBetweenCellaBridges() throws {
+  func testForwardLetsAnswersAndPublishedPortsThroughAndNothingNewIntoNATOrBetweenBridges() throws {
     let rules = try lines(Self.two()).filter { $0.contains("\"chain\":\"forward\"") && $0.contains("\"inet\"") }
+    let head = #"{"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":["#
     XCTAssertEqual(
       rules,
       [
-        #"{"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},"#,
-        #"{"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn2"}},{"drop":null}]}}},"#,
-        #"{"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn2"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},"#,
+        head
+          + #"{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},"#,
+        head + #"{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]}}},"#,
+        head + #"{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},"#,
+        head
+          + #"{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn2"}},{"drop":null}]}}},"#,
+        head
+          + #"{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn2"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},"#,
       ])
+    // A routed (no NAT) isolated network: its guests may not route to each other through the gateway.
+    var routed = try Self.two()
+    routed.networks[1].isolated = true
+    XCTAssertTrue(
+      try lines(routed).contains(
+        head
+          + #"{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn2"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn2"}},{"drop":null}]}}},"#
+      ))
+  }
+
+  func testGuestsReachOnlyDNSDHCPAndICMPOfTheirOwnGatewayAndGatewaysAnswerOnlyOnTheirBridge() throws {
+    let rules = try lines(Self.two()).filter { $0.contains("\"chain\":\"input\"") && $0.contains("rule") }
+    let cn2 = rules.filter { $0.contains("\"cn2\"") }
+    XCTAssertEqual(cn2.count, 6, "\(cn2)")
+    XCTAssertTrue(
+      cn2[0].contains(
+        #""right":"10.210.1.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":{"set":[53,67]}}},{"accept":null}"#
+      ), cn2[0])
+    XCTAssertTrue(
+      cn2[4].hasSuffix(#"{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn2"}},{"drop":null}]}}},"#),
+      cn2[4])
+    XCTAssertTrue(
+      cn2[5].contains(
+        #"{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"cn2"}},{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"lo"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.1.1"}},{"drop":null}"#
+      ), cn2[5])
+    // A published port never catches what a guest sends its own gateway (its DNS).
+    let dnat = try lines(Self.small()).first { $0.contains("\"chain\":\"prerouting\"") && $0.contains("dnat\":{") }
+    XCTAssertTrue(
+      dnat?.contains(
+        #"{"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.0.1"}}"#) == true,
+      dnat ?? "")
   }
 
   func testIsolatedNetworkDropsPortToPortAndOnlyNATNetworksMasquerade() throws {
@@ -188,11 +225,21 @@ final class NftRulesetTests: XCTestCase {
     {"add":{"chain":{"family":"inet","table":"cella","name":"output","type":"nat","hook":"output","prio":-100,"policy":"accept"}}},
     {"add":{"chain":{"family":"inet","table":"cella","name":"postrouting","type":"nat","hook":"postrouting","prio":100,"policy":"accept"}}},
     {"add":{"chain":{"family":"inet","table":"cella","name":"forward","type":"filter","hook":"forward","prio":0,"policy":"accept"}}},
-    {"add":{"rule":{"family":"inet","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"fib":{"result":"type","flags":["daddr"]}},"right":"local"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"family":"ip","addr":"10.210.0.2","port":80}}]}}},
+    {"add":{"chain":{"family":"inet","table":"cella","name":"input","type":"filter","hook":"input","prio":0,"policy":"accept"}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"prerouting","expr":[{"match":{"op":"==","left":{"fib":{"result":"type","flags":["daddr"]}},"right":"local"}},{"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.0.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"family":"ip","addr":"10.210.0.2","port":80}}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"output","expr":[{"match":{"op":"!=","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":{"prefix":{"addr":"127.0.0.0","len":8}}}},{"match":{"op":"==","left":{"fib":{"result":"type","flags":["daddr"]}},"right":"local"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":8080}},{"dnat":{"family":"ip","addr":"10.210.0.2","port":80}}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"postrouting","expr":[{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":{"prefix":{"addr":"10.210.0.0","len":24}}}},{"match":{"op":"!=","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"masquerade":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"postrouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"masquerade":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.0.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":{"set":[53,67]}}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.0.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":53}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"255.255.255.255"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":67}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"icmp"}},{"accept":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"lo"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.0.1"}},{"drop":null}]}}},
     {"add":{"set":{"family":"bridge","table":"cella","name":"guest_ports","type":"ifname"}}},
     {"add":{"set":{"family":"bridge","table":"cella","name":"guest_macs","type":["ifname","ether_addr"]}}},
     {"add":{"set":{"family":"bridge","table":"cella","name":"guest_ips","type":["ifname","ipv4_addr"]}}},

@@ -313,7 +313,8 @@ extension Manager {
     let bridges = Set(ready.map(\.bridge))
     let model = NftModel(
       networks: ready.map {
-        NftModel.Network(bridge: $0.bridge, subnet: $0.subnet, nat: $0.nat, isolated: $0.isolated)
+        NftModel.Network(
+          bridge: $0.bridge, subnet: $0.subnet, nat: $0.nat, isolated: $0.isolated, gateway: $0.gateway)
       },
       ports: entries.ports.filter { bridges.contains($0.bridge) }, published: entries.published, owner: mark)
     do { try applier.replace(with: model) } catch { throw HostError("", error) }
