@@ -239,25 +239,34 @@ final class ManagerNetworkTrafficTests: NetBoxTestCase {
     XCTAssertNil(cellaTable("bridge"))
   }
 
-  /// Two guests started at the same moment each find the other's anti-spoofing entry in place, and talk.
+  /// Two guests started at the same moment each find the other's anti-spoofing entry in place, and talk;
+  /// so do two whose starts overlap while the first one's tables are being replaced (held there a second).
   func testTwoGuestsStartedAtOnceBothGetTheirEntriesAndReachEachOther() throws {
+    f.stopDaemon()
+    f.daemonPrefix = box.enterHost + ["/usr/bin/env", "CELLA_TEST_PAUSE=firewall-replace"]
+    try f.startDaemon()
     f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
     let guests = [f.name("a"), f.name("b")]
     for g in guests { f.ok(["create", g, "--image", "busybox", "-c", "nic.0.network=lan", "--", "sleep", "600"]) }
     let macs = try guests.map(mac)
-    for round in 0..<3 {
-      // Two CLI processes spawned back to back: the daemon serves their starts on two threads at once.
-      let starts = try guests.map {
-        try Spawner.spawn(f.cella, ["start", $0], outputDirectory: f.tmp, environment: f.environment)
+    let armed = f.stateDir + "/.pause-firewall-replace"
+    for round in ["at once", "overlapping"] {
+      if round == "overlapping" { FileManager.default.createFile(atPath: armed, contents: nil) }
+      // Two CLI processes: the daemon serves their starts on two threads.
+      let first = try Spawner.spawn(f.cella, ["start", guests[0]], outputDirectory: f.tmp, environment: f.environment)
+      if round == "overlapping" {
+        XCTAssertTrue(f.eventually(10) { !FileManager.default.fileExists(atPath: armed) }, "never held")
       }
-      for start in starts {
+      let second = try Spawner.spawn(
+        f.cella, ["start", guests[1]], outputDirectory: f.tmp, environment: f.environment)
+      for start in [first, second] {
         let r = start.wait(timeout: 30)
-        XCTAssertEqual(r.status, 0, "round \(round): \(r)")
+        XCTAssertEqual(r.status, 0, "\(round): \(r)")
       }
       let table = cellaTable("bridge") ?? ""
-      for m in macs { XCTAssertTrue(table.contains(m), "round \(round): no anti-spoofing entry for \(m)") }
-      XCTAssertTrue(pings(guests[0], "10.210.9.3"), "round \(round)")
-      XCTAssertTrue(pings(guests[1], "10.210.9.2"), "round \(round)")
+      for m in macs { XCTAssertTrue(table.contains(m), "\(round): no anti-spoofing entry for \(m)") }
+      XCTAssertTrue(pings(guests[0], "10.210.9.3"), round)
+      XCTAssertTrue(pings(guests[1], "10.210.9.2"), round)
       for g in guests { f.ok(["stop", "--force", g]) }
     }
   }
