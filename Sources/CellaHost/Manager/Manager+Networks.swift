@@ -310,6 +310,7 @@ extension Manager {
     }
     enableForwarding()
     let entries = guestFirewallEntries()
+    TestPause.once("firewall-replace", armed: layout.root + "/.pause-firewall-replace", seconds: 1)
     let bridges = Set(ready.map(\.bridge))
     let model = NftModel(
       networks: ready.map {

@@ -8,32 +8,6 @@ import XCTest
 /// Guests with NICs on a cella network, in a box: they reach each other by address and name, cannot pass
 /// for one another, answer on published ports, and bad NIC or port input is one line that leaves nothing.
 final class ManagerNICTests: NetBoxTestCase {
-  /// `nic` of `info`'s JSON.
-  func nics(_ guest: String, file: StaticString = #filePath, line: UInt = #line) -> [[String: Any]] {
-    f.info(guest, file: file, line: line)["nics"] as? [[String: Any]] ?? []
-  }
-
-  func pid(_ guest: String) throws -> Int {
-    try XCTUnwrap(f.info(guest)["pid"] as? Int)
-  }
-
-  /// Runs a command in a guest's network namespace from the host: root with CAP_NET_ADMIN there.
-  @discardableResult
-  func inGuestNet(_ pid: Int, _ command: [String], timeout: TimeInterval = 15) -> CommandResult {
-    Spawner.run(
-      "/usr/bin/nsenter", ["--net=/proc/\(pid)/ns/net", "--"] + command, outputDirectory: f.tmp, timeout: timeout)
-  }
-
-  func hostLinks() -> String { box.inHost(["/usr/sbin/ip", "-o", "link", "show"]).stdout }
-
-  func addresses(_ network: String) -> String {
-    (try? String(contentsOfFile: f.stateDir + "/networks/\(network)/\(network).addresses", encoding: .utf8)) ?? ""
-  }
-
-  func launch(_ guest: String, _ keys: [String], _ command: [String] = ["sleep", "600"]) {
-    f.ok(["launch", guest, "--image", "busybox"] + keys.flatMap { ["-c", $0] } + ["--"] + command)
-  }
-
   func testTwoGuestsReachEachOtherByAddressAndName() throws {
     f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
     let a = f.name("a")
@@ -70,11 +44,6 @@ final class ManagerNICTests: NetBoxTestCase {
     f.ok(["delete", "--force", b])
     XCTAssertEqual(addresses("lan"), "")
     XCTAssertFalse(hostLinks().contains("cv"), hostLinks())
-  }
-
-  /// Whether a guest's network namespace reaches `address` (two pings, either answered).
-  func reaches(_ pid: Int, _ address: String) -> Bool {
-    inGuestNet(pid, ["/bin/busybox", "ping", "-c", "2", "-W", "2", address]).status == 0
   }
 
   func testAGuestRootThatChangesItsAddressOrMACLosesConnectivityAndTakesOverNoOne() throws {

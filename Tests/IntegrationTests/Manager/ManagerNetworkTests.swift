@@ -25,19 +25,6 @@ final class ManagerNetworkTests: NetBoxTestCase {
     }
   }
 
-  /// `nft list table inet cella` in the box; nil when there is none.
-  func cellaTable() -> String? {
-    let r = box.inHost(["/usr/sbin/nft", "list", "table", "inet", "cella"])
-    return r.status == 0 ? r.stdout : nil
-  }
-
-  /// dnsmasq processes started for this fixture's store.
-  func dnsmasqs() -> [pid_t] {
-    f.processesUnder(f.tmp).filter {
-      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/exe")) == "/usr/sbin/dnsmasq"
-    }
-  }
-
   func networkDirs() -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: f.stateDir + "/networks")) ?? []).sorted()
   }
