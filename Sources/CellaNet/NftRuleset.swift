@@ -305,19 +305,25 @@ public enum NftRuleset {
   }
 
   /// `forward`: answers pass; published ports pass (whoever may reach the host may reach them); then no
-  /// new connection into a NAT network (its guests are reached only through published ports, as behind a
-  /// home router), none routed back into an isolated network (guests that route through the gateway
-  /// instead of the bridge stay apart), none between two cella bridges. A `--no-nat` network is routed:
-  /// the outside reaches its guests directly.
+  /// new connection into a NAT network from elsewhere (its guests are reached only through published
+  /// ports, as behind a home router), none routed back into an isolated network (guests that route
+  /// through the gateway instead of the bridge stay apart), none between two cella bridges. A `--no-nat`
+  /// network is routed: the outside reaches its guests directly.
   static func forwardRules(_ model: NftModel) -> [NftJSON] {
     var rules = [
       rule("inet", "forward", [establishedOrRelated, verdict("accept")]),
       rule("inet", "forward", [ctStatusDNAT, verdict("accept")]),
     ]
     for n in model.networks {
+      // Not "from the bridge to itself": where br_netfilter is loaded (Docker loads it), switched frames
+      // between two guests pass this hook too, with the bridge as both devices.
       if n.nat {
-        rules.append(rule("inet", "forward", [meta("oifname") == .string(n.bridge), verdict("drop")]))
-      } else if n.isolated {
+        rules.append(
+          rule(
+            "inet", "forward",
+            [meta("iifname") != .string(n.bridge), meta("oifname") == .string(n.bridge), verdict("drop")]))
+      }
+      if n.isolated {
         rules.append(
           rule(
             "inet", "forward",

@@ -89,7 +89,10 @@ final class NftRulesetTests: XCTestCase {
         head
           + #"{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},"#,
         head + #"{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]}}},"#,
-        head + #"{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},"#,
+        head
+          + #"{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},"#,
+        head
+          + #"{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},"#,
         head
           + #"{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn2"}},{"drop":null}]}}},"#,
         head
@@ -232,7 +235,7 @@ final class NftRulesetTests: XCTestCase {
     {"add":{"rule":{"family":"inet","table":"cella","chain":"postrouting","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"masquerade":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"in","left":{"ct":{"key":"status"}},"right":"dnat"}},{"accept":null}]}}},
-    {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},
+    {"add":{"rule":{"family":"inet","table":"cella","chain":"forward","expr":[{"match":{"op":"!=","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"meta":{"key":"oifname"}},"right":"cn1"}},{"drop":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"in","left":{"ct":{"key":"state"}},"right":["established","related"]}},{"accept":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.0.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":{"set":[53,67]}}},{"accept":null}]}}},
     {"add":{"rule":{"family":"inet","table":"cella","chain":"input","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"cn1"}},{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.210.0.1"}},{"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":53}},{"accept":null}]}}},

@@ -172,6 +172,11 @@ extension Manager {
         try s.createBridge(record.bridge)
         made = true
       }
+      // A bridge without a MAC of its own takes its lowest port's, so a guest's start or stop would
+      // change the gateway's MAC under every other guest's ARP cache (the gateway unreachable until it
+      // expires); an address set once is kept.
+      let mac = Self.bridgeMAC(record.name)
+      if try s.link(record.bridge).mac != mac { try s.setMAC(record.bridge, mac) }
       let held = try s.addresses(on: record.bridge).contains {
         $0.address == record.gateway && Int($0.prefixLength) == record.subnet.prefixLength
       }
@@ -184,6 +189,10 @@ extension Manager {
       return made
     }
   }
+
+  /// The gateway's MAC on network `name`: stable, locally administered, never a guest's (guest names
+  /// have no '/').
+  static func bridgeMAC(_ name: String) -> MACAddress { MACAddress.stableDefault(name: "network/" + name, nic: 0) }
 
   /// Writes the files of `record`'s dnsmasq and starts it (it must not run).
   func startDnsmasq(_ record: NetworkRecord) throws(HostError) {
@@ -277,6 +286,7 @@ extension Manager {
       return NftModel.GuestPort(interface: nic.hostInterface, bridge: nic.bridge, mac: mac, ipv4: ipv4)
     }
     try firewall.withLock { (verified) throws(HostError) in
+      TestPause.once("firewall-replace", armed: layout.root + "/.pause-firewall-replace", seconds: 1)
       if verified {
         let isolated = Set(networkRecords().filter { $0.phase == .ready && $0.isolated }.map(\.bridge))
         let applier = try nftApplier()

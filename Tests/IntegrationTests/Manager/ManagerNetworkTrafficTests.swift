@@ -240,7 +240,7 @@ final class ManagerNetworkTrafficTests: NetBoxTestCase {
   }
 
   /// Two guests started at the same moment each find the other's anti-spoofing entry in place, and talk;
-  /// so do two whose starts overlap while the first one's tables are being replaced (held there a second).
+  /// so do two whose starts overlap while the first one holds the firewall (held there a second).
   func testTwoGuestsStartedAtOnceBothGetTheirEntriesAndReachEachOther() throws {
     f.stopDaemon()
     f.daemonPrefix = box.enterHost + ["/usr/bin/env", "CELLA_TEST_PAUSE=firewall-replace"]
