@@ -10,6 +10,7 @@ let package = Package(
     .library(name: "CellaOCI", targets: ["CellaOCI"]),
     .executable(name: "cella", targets: ["cella"]),
     .executable(name: "cella-keeper", targets: ["cella-keeper"]),
+    .executable(name: "cella-nic", targets: ["cella-nic"]),
     .executable(name: "cella-daemon", targets: ["cella-daemon"]),
   ],
   dependencies: [
@@ -75,12 +76,15 @@ let package = Package(
     // every protocol conformance linked in; Docs/architecture.md).
     .executableTarget(
       name: "cella-daemon", dependencies: ["CellaAPI", "CellaDaemon", "CellaHost", "CellaErrors", "CellaSys"]),
-    // The per-guest parent, subreaper and console holder; small on purpose (no Foundation). Also the
-    // createRuntime hook that makes a guest's NICs (`cella-keeper nic`), hence CellaNet.
+    // The per-guest parent, subreaper and console holder; small on purpose (no Foundation).
     // Release builds link it as a static executable: ~200 of them run at once, and a dynamic Swift
     // binary costs ~4x the memory per process (Benchmarks/keeper-memory.sh).
     .executableTarget(
-      name: "cella-keeper", dependencies: ["CellaSys", "CellaAPI", "CShims", "CellaNet"],
+      name: "cella-keeper", dependencies: ["CellaSys", "CellaAPI", "CShims"],
+      linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
+    // The createRuntime hook that makes a guest's NICs; static too (it runs at every start).
+    .executableTarget(
+      name: "cella-nic", dependencies: ["CellaNet", "CellaSys"],
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),

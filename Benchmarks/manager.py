@@ -139,7 +139,7 @@ def main():
     a = ap.parse_args()
     if shutil.which("lxc-start") is None:
         raise SystemExit("install lxc (apt-get install lxc)")
-    for product in ["cella-runtime", "cella", "cella-daemon", "cella-keeper"]:
+    for product in ["cella-runtime", "cella", "cella-daemon", "cella-keeper", "cella-nic"]:
         quiet("swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product, cwd=ROOT)
     work = tempfile.mkdtemp(prefix="cella-bench-")
     cella, lxc = Cella(work), Lxc(work)

@@ -118,7 +118,7 @@ def main():
     a = ap.parse_args()
     if shutil.which("iperf3") is None:
         raise SystemExit("install iperf3 (apt-get install iperf3)")
-    for product in ["cella-runtime", "cella", "cella-daemon", "cella-keeper"]:
+    for product in ["cella-runtime", "cella", "cella-daemon", "cella-keeper", "cella-nic"]:
         quiet("swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product, cwd=ROOT)
     work = tempfile.mkdtemp(prefix="cella-bench-")
     os.chmod(work, 0o711)  # the network's dnsmasq drops root and must reach its files in the state dir

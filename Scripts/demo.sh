@@ -8,7 +8,7 @@
 # and ip_forward setting never touch the host's network; a real daemon runs in the host's namespace.
 set -eu
 cd "$(dirname "$0")/.."
-for product in cella-runtime cella cella-daemon cella-keeper; do
+for product in cella-runtime cella cella-daemon cella-keeper cella-nic; do
   swift build -c release --static-swift-stdlib --product "$product"
 done
 bin=$PWD/.build/release

@@ -1,10 +1,6 @@
 import Glibc
 
 // cella-keeper: see Keeper. Its own errors are one line on stderr (keeper.log) and exit status 1.
-// `cella-keeper nic …` is the hook that gives a guest its NICs (NICHook).
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "nic" {
-  exit(NICHook.main(CommandLine.arguments.dropFirst(2)))
-}
 let keeper: Keeper
 do {
   keeper = Keeper(options: try Options.parse(CommandLine.arguments.dropFirst()))

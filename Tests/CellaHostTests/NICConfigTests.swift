@@ -100,15 +100,15 @@ final class NICConfigTests: XCTestCase {
       name: "web", process: ImageProcess(cmd: ["/bin/sh"]), command: nil, config: try EffectiveConfig([:]),
       rootfs: "../rootfs", lookupRoot: dir.path, cgroupsPath: "/cella-t/web",
       network: GuestSpec.Network(
-        hookPath: "/usr/bin/cella-keeper", joins: [join], resolvConf: "/s/web/resolv.conf", hosts: "/s/web/hosts"))
+        hookPath: "/usr/bin/cella-nic", joins: [join], resolvConf: "/s/web/resolv.conf", hosts: "/s/web/hosts"))
     let spec = try GuestSpec.make(input)
     XCTAssertEqual(
       spec.hooks?.createRuntime,
       [
         Hook(
-          path: "/usr/bin/cella-keeper",
+          path: "/usr/bin/cella-nic",
           args: [
-            "/usr/bin/cella-keeper", "nic", "--nic",
+            "/usr/bin/cella-nic", "--nic",
             "host=cv1a2b3c4d,bridge=cb-lan,name=eth0,mac=02:00:00:00:00:05,ipv4=10.210.0.5/24,gateway=10.210.0.1",
           ], timeout: GuestSpec.hookTimeout)
       ])

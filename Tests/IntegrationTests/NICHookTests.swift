@@ -5,7 +5,7 @@ import XCTest
   import Glibc
 #endif
 
-/// `cella-keeper nic`, the createRuntime hook that gives a guest its NICs, run on its own: the "host" is
+/// `cella-nic`, the createRuntime hook that gives a guest its NICs, run on its own: the "host" is
 /// a NetBox namespace with a bridge, the "guest" a process in a namespace of its own.
 final class NICHookTests: XCTestCase {
   private var box: NetBox!
@@ -17,7 +17,7 @@ final class NICHookTests: XCTestCase {
 
   override func setUpWithError() throws {
     let runtime = try SuiteConfiguration.runtimePath()
-    keeper = (runtime as NSString).deletingLastPathComponent + "/cella-keeper"
+    keeper = (runtime as NSString).deletingLastPathComponent + "/cella-nic"
     guard FileManager.default.isExecutableFile(atPath: keeper) else { throw XCTSkip("no \(keeper)") }
     box = try NetBox()
     guestNS = box.host.replacingOccurrences(of: "-box", with: "-nicg")
@@ -52,7 +52,7 @@ final class NICHookTests: XCTestCase {
     let state =
       "{\"ociVersion\":\"1.2.0\",\"id\":\"x\",\"status\":\"created\",\"pid\":\(pid ?? guest!.pid),"
       + "\"bundle\":\"/b\",\"annotations\":{\"pid\":\"1\"}}"
-    let words = ([keeper, "nic"] + nics.flatMap { ["--nic", $0] }).map { "'\($0)'" }.joined(separator: " ")
+    let words = ([keeper] + nics.flatMap { ["--nic", $0] }).map { "'\($0)'" }.joined(separator: " ")
     return box.inHost(["/bin/sh", "-c", "printf '%s' '\(state)' | \(words)"])
   }
 
@@ -96,7 +96,7 @@ final class NICHookTests: XCTestCase {
     XCTAssertEqual(r.status, 1, "\(r)")
     XCTAssertEqual(r.stderrLines.count, 1, "\(r)")
     XCTAssertTrue(
-      r.stderr.hasPrefix("cella-keeper nic: nic eth1 (\(host1) on \(SuiteRun.netDevicePrefix)nob): "), r.stderr)
+      r.stderr.hasPrefix("cella-nic: nic eth1 (\(host1) on \(SuiteRun.netDevicePrefix)nob): "), r.stderr)
     let left = box.ip(["-n", box.host, "-o", "link", "show"]).stdout
     XCTAssertFalse(left.contains(host0) || left.contains(host1), left)
     XCTAssertFalse(inGuest(["/usr/sbin/ip", "-o", "link", "show"]).stdout.contains("eth0"))
@@ -108,11 +108,11 @@ final class NICHookTests: XCTestCase {
     XCTAssertEqual(multicast.status, 1)
     XCTAssertEqual(
       multicast.stderr,
-      "cella-keeper nic: --nic mac 01:00:00:aa:00:05: a multicast address (the first octet is odd); a NIC needs a unicast one\n"
+      "cella-nic: --nic mac 01:00:00:aa:00:05: a multicast address (the first octet is odd); a NIC needs a unicast one\n"
     )
-    let none = box.inHost([keeper, "nic"])
+    let none = box.inHost([keeper])
     XCTAssertEqual(none.status, 1)
-    XCTAssertTrue(none.stderr.hasPrefix("cella-keeper nic: no --nic given"), none.stderr)
+    XCTAssertTrue(none.stderr.hasPrefix("cella-nic: no --nic given"), none.stderr)
     let gone = hook([good], pid: 999_999_999)
     XCTAssertEqual(gone.status, 1)
     XCTAssertEqual(gone.stderrLines.count, 1, "\(gone)")

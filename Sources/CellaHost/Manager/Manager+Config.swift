@@ -101,7 +101,7 @@ extension Manager {
       nics.isEmpty
       ? nil
       : GuestSpec.Network(
-        hookPath: options.keeperPath, joins: Self.joins(nics), resolvConf: paths.resolvConf, hosts: paths.hosts)
+        hookPath: options.nicHookPath, joins: Self.joins(nics), resolvConf: paths.resolvConf, hosts: paths.hosts)
     return try GuestSpec.json(
       GuestSpec.Input(
         name: record.name, process: image.process, command: record.command, config: effective, rootfs: paths.rootfs,

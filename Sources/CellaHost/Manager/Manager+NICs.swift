@@ -12,7 +12,7 @@ struct BoundNIC: Sendable, Equatable {
 }
 
 // Guest NICs: addresses recorded in each network's IPAM (owner `GUEST/N`) from create on and released
-// at delete; a veth pair per NIC made by the guest's createRuntime hook (`cella-keeper nic`), its host
+// at delete; a veth pair per NIC made by the guest's createRuntime hook (`cella-nic`), its host
 // end named and recorded in state.json before the start; anti-spoofing entries for the firewall.
 extension Manager {
   /// Records an address for every NIC in `nics` of `guest` (a NIC keeps the one it holds), and releases

@@ -55,7 +55,7 @@ public final class Manager: CellaService {
       throw HostError(.invalidState, "another cella daemon uses the state directory \(layout.root)")
     }
     self.daemonLock = lockFD
-    for tool in [options.runtimePath, options.keeperPath] where access(tool, X_OK) != 0 {
+    for tool in [options.runtimePath, options.keeperPath, options.nicHookPath] where access(tool, X_OK) != 0 {
       throw HostError(
         .notFound,
         "\(tool): not an executable (build it, or set \(ManagerOptions.runtimeVariable)/\(ManagerOptions.keeperVariable))"

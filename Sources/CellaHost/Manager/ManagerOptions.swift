@@ -8,6 +8,10 @@ public struct ManagerOptions: Sendable {
   public var runtimePath: String
   /// The `cella-keeper` binary.
   public var keeperPath: String
+  /// `cella-nic`, the guests' NIC hook: beside the keeper.
+  public var nicHookPath: String {
+    (keeperPath.lastIndex(of: "/").map { String(keeperPath[..<$0]) } ?? ".") + "/cella-nic"
+  }
   /// The cgroup every guest's cgroup is made under (`CELLA_CGROUP_PARENT`, default `/cella`).
   public var cgroupParent: String
   /// The first delay of `boot.restart`'s back-off, doubled after each restart up to `maxRestartDelay`.

@@ -45,7 +45,7 @@ public enum GuestSpec {
 
   /// How a run's NICs are made and named in the guest.
   public struct Network: Sendable {
-    /// `cella-keeper`, whose `nic` subcommand is the hook.
+    /// `cella-nic`, the hook.
     public var hookPath: String
     /// The NICs, the first with the default route.
     public var joins: [VethJoin]
@@ -61,7 +61,7 @@ public enum GuestSpec {
     }
 
     /// The hook's argv (`VethJoin.parse` reads each `--nic` back).
-    public var hookArguments: [String] { [hookPath, "nic"] + joins.flatMap { ["--nic", $0.argument] } }
+    public var hookArguments: [String] { [hookPath] + joins.flatMap { ["--nic", $0.argument] } }
   }
 
   /// Docker's default capability set, plus CAP_SYS_BOOT: in its own PID namespace a guest's init may

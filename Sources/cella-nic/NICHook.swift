@@ -1,11 +1,12 @@
 import CellaNet
+import CellaSys
 import Glibc
 
-/// `cella-keeper nic --nic SPEC [--nic SPEC]...`: the OCI createRuntime hook that gives a guest its
+/// `cella-nic --nic SPEC [--nic SPEC]...`: the OCI createRuntime hook that gives a guest its
 /// NICs (`VethJoin`), reading the guest's init pid from the container state on stdin. Its error is one
 /// line on stderr, which the runtime puts in its own error.
 enum NICHook {
-  static let usage = "usage: cella-keeper nic --nic host=…,bridge=…,name=…,mac=…,ipv4=A/P[,gateway=G]..."
+  static let usage = "usage: cella-nic --nic host=…,bridge=…,name=…,mac=…,ipv4=A/P[,gateway=G]..."
 
   /// Runs the hook; returns the exit status.
   static func main(_ arguments: ArraySlice<String>) -> Int32 {
@@ -15,7 +16,7 @@ enum NICHook {
       try VethJoin.apply(joins, pid: pid)
       return 0
     } catch {
-      _ = writeAll(2, Array("cella-keeper nic: \(error.message)\n".utf8))
+      try? FileIO.writeAll(fd: 2, Array("cella-nic: \(error.message)\n".utf8))
       return 1
     }
   }
