@@ -18,9 +18,51 @@ extension Manager {
   /// Records an address for every NIC in `nics` of `guest` (a NIC keeps the one it holds), and releases
   /// the addresses of NICs it no longer has (or that moved to another network or static address).
   /// Every problem is found before anything changes: an unknown network, a static address outside its
-  /// subnet, its gateway or broadcast, or taken (naming the holder).
+  /// subnet, its gateway or broadcast, or taken (naming the holder), or a MAC another NIC on the network
+  /// has. `commit` (writing guest.yaml) runs under the same lock, so two creates or changes never both
+  /// pass the MAC check; given, the name files of every network the guest's NICs are on are rewritten
+  /// afterwards, from the guest.yaml it wrote (their static leases need its MACs).
   @discardableResult
-  func bindAddresses(_ guest: String, _ nics: [GuestNIC]) throws(HostError) -> [BoundNIC] {
+  func bindAddresses(
+    _ guest: String, _ nics: [GuestNIC], commit: (() throws(HostError) -> Void)? = nil
+  ) throws(HostError) -> [BoundNIC] {
+    let (bound, touched) = try nicLock.withLock { _ throws(HostError) in
+      var (bound, touched) = try bindLocked(guest, nics)
+      if let commit {
+        try commit()
+        touched.formUnion(nics.map(\.network))
+      }
+      return (bound, touched)
+    }
+    // After the lock: refreshNames takes networkLock.
+    for network in touched.sorted() { refreshNames(network: network) }
+    return bound
+  }
+
+  /// Refuses an explicit `nic.N.mac` of `nics` that another guest's NIC on the same network has (its
+  /// explicit or default MAC), in one line naming the holder (one guest's own NICs are checked with its
+  /// config). Only explicit values are checked: a default derives from the guest's
+  /// name, unique in the store, so a guest that sets none (the common case) starts without reading
+  /// every guest.yaml. The caller holds `nicLock`.
+  func checkMACs(_ guest: String, _ nics: [GuestNIC]) throws(HostError) {
+    let explicit = nics.filter { $0.mac != nil }
+    guard !explicit.isEmpty else { return }
+    for other in guestNames() where other != guest {
+      guard let record = try? loadRecord(other), let effective = try? effectiveConfig(of: record) else { continue }
+      for theirs in effective.nics {
+        if let mine = explicit.first(where: { $0.network == theirs.network && $0.mac == theirs.mac(guest: other) }) {
+          throw HostError(
+            .alreadyExists,
+            "guest \"\(guest)\": nic.\(mine.index).mac: \(mine.mac(guest: guest)) on network \(mine.network) "
+              + "is taken by \(Self.describe(theirs.owner(guest: other)))")
+        }
+      }
+    }
+  }
+
+  /// `bindAddresses` without the lock and the name files: the bound NICs and the networks whose leases changed.
+  private func bindLocked(_ guest: String, _ nics: [GuestNIC]) throws(HostError) -> ([BoundNIC], Set<String>) {
+    try checkMACs(guest, nics)
     var planned: [(nic: GuestNIC, network: NetworkRecord, store: IPAMStore)] = []
     for nic in nics {
       let network: NetworkRecord
@@ -69,8 +111,7 @@ extension Manager {
         throw HostError(error.kind, "guest \"\(guest)\": nic.\(p.nic.index).ipv4: \(error.message)")
       }
     }
-    for network in touched.sorted() { refreshNames(network: network) }
-    return bound
+    return (bound, touched)
   }
 
   /// N when `owner` is `GUEST/N` of `guest`.

@@ -235,6 +235,58 @@ final class ManagerNICTests: NetBoxTestCase {
     XCTAssertEqual(addresses("lan"), "")
   }
 
+  func dhcpHosts(_ network: String) -> String {
+    (try? String(contentsOfFile: f.stateDir + "/networks/\(network)/dhcp-hosts", encoding: .utf8)) ?? ""
+  }
+
+  func testAMACAnotherNICOnTheNetworkHasIsRefusedNamingItsHolder() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
+    f.ok(["network", "create", "other", "--subnet", "10.210.10.0/24"])
+    let a = f.name("a")
+    let b = f.name("b")
+    f.ok(["create", a, "--image", "busybox", "-c", "nic.0.network=lan"])
+    let macA = try XCTUnwrap(nics(a).first?["mac"] as? String)
+    let before = addresses("lan")
+    let dup = f.cli(["create", b, "--image", "busybox", "-c", "nic.0.network=lan", "-c", "nic.0.mac=\(macA)"])
+    XCTAssertEqual(dup.status, 1, "\(dup)")
+    XCTAssertEqual(
+      dup.stderr, "cella: guest \"\(b)\": nic.0.mac: \(macA) on network lan is taken by nic 0 of guest \"\(a)\"\n")
+    XCTAssertEqual(addresses("lan"), before)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: f.stateDir + "/guests/\(b)"))
+    // On another network the MAC is no clash.
+    f.ok(["create", b, "--image", "busybox", "-c", "nic.0.network=other", "-c", "nic.0.mac=\(macA)"])
+    // Moving onto a's network with a's MAC is a change refused the same way.
+    let moved = f.cli(["config", "set", b, "nic.0.network=lan"])
+    XCTAssertEqual(
+      moved.stderr, "cella: guest \"\(b)\": nic.0.mac: \(macA) on network lan is taken by nic 0 of guest \"\(a)\"\n")
+    XCTAssertEqual(addresses("lan"), before)
+
+    // Two creates at once with one MAC: exactly one gets it.
+    let c = f.name("c")
+    let d = f.name("d")
+    let racers = try [c, d].map {
+      try Spawner.spawn(
+        f.cella, ["create", $0, "--image", "busybox", "-c", "nic.0.network=lan", "-c", "nic.0.mac=02:00:00:00:0c:0c"],
+        outputDirectory: f.tmp, environment: f.environment)
+    }
+    let statuses = racers.map { $0.wait(timeout: 30).status }
+    XCTAssertEqual(statuses.filter { $0 == 0 }.count, 1, "\(statuses)")
+    for g in [a, b, c, d] { _ = f.cli(["delete", g]) }
+  }
+
+  func testTheStaticLeasesNameAGuestsMACFromItsCreateOn() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
+    let a = f.name("a")
+    f.ok(["create", a, "--image", "busybox", "-c", "nic.0.network=lan"])
+    let mac = try XCTUnwrap(nics(a).first?["mac"] as? String)
+    XCTAssertEqual(dhcpHosts("lan"), "\(mac),10.210.9.2,\(a)\n")
+    // A new MAC (the address stays) is in the lease at once.
+    f.ok(["config", "set", a, "nic.0.mac=02:00:00:00:0a:0b"])
+    XCTAssertEqual(dhcpHosts("lan"), "02:00:00:00:0a:0b,10.210.9.2,\(a)\n")
+    f.ok(["delete", a])
+    XCTAssertEqual(dhcpHosts("lan"), "")
+  }
+
   func testAUsernsGuestGetsItsNICFromTheHook() throws {
     f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
     let u = f.name("u")
