@@ -87,6 +87,7 @@ public final class Manager: CellaService {
     let names = guestNames()
     for name in names { recover(name) }
     removeOrphanRuntimeContainers(known: Set(names))
+    releaseOrphanLeases()
     let manager = self
     Thread.detachNewThread { manager.autostart() }
   }

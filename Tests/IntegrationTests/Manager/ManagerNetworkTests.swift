@@ -140,13 +140,22 @@ final class ManagerNetworkTests: NetBoxTestCase {
         return first != original
       })
 
-    // With the daemon gone: dnsmasq killed, the bridge deleted, a guest's address recorded by IPAM.
+    // A guest's address recorded by IPAM; then, with the daemon gone: dnsmasq killed, the bridge deleted,
+    // and the lease of a create the daemon died in (addresses recorded, guest.yaml never written).
+    try f.busyboxImage()
+    let web = f.name("web")
+    f.ok(["create", web, "--image", "busybox", "-c", "nic.0.network=lan", "-c", "nic.0.ipv4=10.210.7.5"])
     f.killDaemon()
     kill(pid_t(first), SIGKILL)
     XCTAssertEqual(box.inHost(["/usr/sbin/ip", "link", "delete", "cb-lan"]).status, 0)
-    try "10.210.7.5 web/0\n".write(
-      toFile: f.stateDir + "/networks/lan/lan.addresses", atomically: true, encoding: .utf8)
+    let ghost = f.name("ghost")
+    let addresses = f.stateDir + "/networks/lan/lan.addresses"
+    try "10.210.7.5 \(web)/0\n10.210.7.9 \(ghost)/0\n".write(toFile: addresses, atomically: true, encoding: .utf8)
+    try FileManager.default.createDirectory(atPath: f.stateDir + "/guests/\(ghost)", withIntermediateDirectories: false)
     try f.startDaemon()
+    XCTAssertEqual(try String(contentsOfFile: addresses, encoding: .utf8), "10.210.7.5 \(web)/0\n")
+    let names = try String(contentsOfFile: f.stateDir + "/networks/lan/names", encoding: .utf8)
+    XCTAssertFalse(names.contains(ghost), names)
     let info = show("lan")
     let second = try XCTUnwrap(info["dnsmasqPID"] as? Int)
     XCTAssertNotEqual(second, first)
@@ -154,9 +163,10 @@ final class ManagerNetworkTests: NetBoxTestCase {
     let addr = box.inHost(["/usr/sbin/ip", "-o", "-4", "address", "show", "dev", "cb-lan"])
     XCTAssertTrue(addr.stdout.contains("inet 10.210.7.1/24"), "\(addr)")
     let members = info["members"] as? [[String: Any]] ?? []
-    XCTAssertEqual(members.first?["guest"] as? String, "web")
+    XCTAssertEqual(members.count, 1, "\(members)")
+    XCTAssertEqual(members.first?["guest"] as? String, web)
     XCTAssertEqual(members.first?["ipv4"] as? String, "10.210.7.5")
-    for name in ["web", "web.cella"] {
+    for name in [web, "\(web).cella"] {
       let lookup = box.inHost(["/bin/busybox", "nslookup", "-type=a", name, "10.210.7.1"], timeout: 10)
       XCTAssertTrue(lookup.stdout.contains("Address: 10.210.7.5"), "\(name): \(lookup)")
     }
@@ -168,6 +178,7 @@ final class ManagerNetworkTests: NetBoxTestCase {
         guard let pid = self.show("lan")["dnsmasqPID"] as? Int else { return false }
         return pid != second
       })
+    f.ok(["delete", web])
   }
 
   func testADaemonKilledMidCreateLeavesNoOrphan() throws {
