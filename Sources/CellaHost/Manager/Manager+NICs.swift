@@ -202,28 +202,63 @@ extension Manager {
     do throws(HostError) { try applyFirewall() } catch { log.warning("firewall (\(why)): \(error.message)") }
   }
 
-  /// Every guest NIC's anti-spoofing entry (running guests) and every published port, for `applyFirewall`.
-  func guestFirewallEntries() -> (ports: [NftModel.GuestPort], published: [NftModel.PublishedPort]) {
+  /// Every guest NIC's anti-spoofing entry (running guests on `networks`) and every published port, for
+  /// `applyFirewall`. An entry nft would refuse is skipped and logged (once per daemon), never passed on:
+  /// the tables are replaced whole, so one stale or hand-made state.json or guest.yaml would otherwise
+  /// block every network create, delete and recovery. Skipped: a NIC whose address is outside its
+  /// bridge's subnet, a host interface named twice, a published port a guest earlier in name order holds,
+  /// and a host address no connection can reach.
+  func guestFirewallEntries(networks: [NetworkRecord]) -> (
+    ports: [NftModel.GuestPort], published: [NftModel.PublishedPort]
+  ) {
+    let subnets = Dictionary(networks.map { ($0.bridge, $0.subnet) }, uniquingKeysWith: { a, _ in a })
     var ports: [NftModel.GuestPort] = []
-    var published: [NftModel.PublishedPort] = []
+    var interfaces = Set<String>()
+    var published: [(guest: String, mapping: PortMapping)] = []
+    var out: [NftModel.PublishedPort] = []
     for name in guestNames() {
       let state = (try? GuestState.load(layout.guest(name))) ?? GuestState()
       let run = state.status == .stopped ? [] : state.nics ?? []
+      var firstPort: IPv4Address?
       for nic in run {
-        guard let mac = MACAddress(nic.mac), let ipv4 = IPv4Address(nic.ipv4) else { continue }
+        guard let mac = MACAddress(nic.mac), let ipv4 = IPv4Address(nic.ipv4), let subnet = subnets[nic.bridge]
+        else { continue }
+        guard subnet.contains(ipv4) else {
+          skipFirewallEntry("guest \(name): nic \(nic.index): address \(ipv4) is outside \(subnet) of \(nic.bridge)")
+          continue
+        }
+        guard interfaces.insert(nic.hostInterface).inserted else {
+          skipFirewallEntry("guest \(name): nic \(nic.index): host interface \(nic.hostInterface) is another's")
+          continue
+        }
         ports.append(NftModel.GuestPort(interface: nic.hostInterface, bridge: nic.bridge, mac: mac, ipv4: ipv4))
+        if nic.index == run.first?.index { firstPort = ipv4 }
       }
-      guard let record = try? loadRecord(name), !record.ports.isEmpty,
-        let target = run.first.flatMap({ IPv4Address($0.ipv4) }) ?? firstAddress(record)
+      guard let record = try? loadRecord(name), !record.ports.isEmpty, let target = firstPort ?? firstAddress(record)
       else { continue }
       for port in record.ports {
-        published.append(
+        if let a = port.hostAddress, let why = PortMapping.unpublishable(a) {
+          skipFirewallEntry("guest \(name): port \(port): \(a): \(why)")
+          continue
+        }
+        if let holder = published.first(where: { $0.mapping.clashes(with: port) }) {
+          skipFirewallEntry("guest \(name): port \(port): guest \(holder.guest) publishes \(holder.mapping)")
+          continue
+        }
+        published.append((name, port))
+        out.append(
           NftModel.PublishedPort(
             proto: port.proto, hostPort: port.hostPort, hostAddress: port.hostAddress, guestAddress: target,
             guestPort: port.guestPort))
       }
     }
-    return (ports, published)
+    return (ports, out)
+  }
+
+  /// Logs a firewall entry left out, the first time only (every full replacement meets it again).
+  func skipFirewallEntry(_ what: String) {
+    let first = firewallSkips.withLock { $0.insert(what).inserted }
+    if first { log.warning("firewall: left out (nft would refuse it, and with it every rule): \(what)") }
   }
 
   /// The address of a guest's first NIC as IPAM holds it (where its published ports go).

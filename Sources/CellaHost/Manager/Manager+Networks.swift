@@ -309,13 +309,12 @@ extension Manager {
       return false
     }
     enableForwarding()
-    let entries = guestFirewallEntries()
-    let bridges = Set(ready.map(\.bridge))
+    let entries = guestFirewallEntries(networks: ready)
     let model = NftModel(
       networks: ready.map {
         NftModel.Network(bridge: $0.bridge, subnet: $0.subnet, nat: $0.nat, isolated: $0.isolated)
       },
-      ports: entries.ports.filter { bridges.contains($0.bridge) }, published: entries.published, owner: mark)
+      ports: entries.ports, published: entries.published, owner: mark)
     do { try applier.replace(with: model) } catch { throw HostError("", error) }
     return true
   }

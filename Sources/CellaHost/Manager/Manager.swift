@@ -27,6 +27,8 @@ public final class Manager: CellaService {
   /// Held while a guest's NICs are checked and bound and its guest.yaml written, so two guests never
   /// both take one MAC.
   let nicLock = Mutex<Void>(())
+  /// Firewall entries already logged as left out (`skipFirewallEntry`).
+  let firewallSkips = Mutex<Set<String>>([])
   let log: DaemonLog
   /// Exec sessions prepared and not attached yet.
   let execSessions = Mutex<[String: PendingExec]>([:])

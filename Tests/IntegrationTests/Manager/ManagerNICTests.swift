@@ -287,6 +287,48 @@ final class ManagerNICTests: NetBoxTestCase {
     XCTAssertEqual(dhcpHosts("lan"), "")
   }
 
+  /// Replaces `old` with `new` in a file of the store (the way a stale or hostile file comes about).
+  func edit(_ path: String, _ old: String, _ new: String) throws {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    XCTAssertTrue(text.contains(old), "\(path): \(text)")
+    try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: true, encoding: .utf8)
+  }
+
+  func testAStaleOrHostileGuestFileNeverBlocksTheFirewallOfTheOthers() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
+    let a = f.name("a")
+    let b = f.name("b")
+    launch(a, ["nic.0.network=lan"])
+    f.ok(["create", b, "--image", "busybox", "-c", "nic.0.network=lan"])
+    f.ok(["port", "add", a, "8080", "80"])
+    // A host address no connection goes to is refused when asked for.
+    for (address, why) in [
+      ("0.0.0.0", "not a host address (leave --address out for every address)"),
+      ("127.0.0.1", "a loopback address, which cannot be published (leave --address out for every address)"),
+      ("224.0.0.5", "a multicast address, not a host's"),
+    ] {
+      let r = f.cli(["port", "add", b, "9090", "80", "--address", address])
+      XCTAssertEqual(r.stderr, "cella: guest \"\(b)\": --address: \(address): \(why)\n")
+    }
+    // b's guest.yaml claims a's port and a loopback address; a's state.json an address off its subnet.
+    f.ok(["port", "add", b, "8081", "80"])
+    f.ok(["port", "add", b, "9091", "80"])
+    let yaml = f.stateDir + "/guests/\(b)/guest.yaml"
+    try edit(yaml, "8081:80/tcp", "8080:81/tcp")
+    try edit(yaml, "9091:80/tcp", "127.0.0.1:9090:80/tcp")
+    let state = f.stateDir + "/guests/\(a)/state.json"
+    try edit(state, "\"ipv4\" : \"10.210.9.2\"", "\"ipv4\" : \"10.99.0.2\"")
+    // Every full replacement still works, and keeps a's port.
+    f.ok(["network", "create", "other", "--subnet", "10.210.10.0/24"])
+    f.ok(["network", "delete", "other"])
+    let table = box.inHost(["/usr/sbin/nft", "list", "table", "inet", "cella"]).stdout
+    XCTAssertTrue(table.contains("dport 8080"), table)
+    XCTAssertFalse(table.contains("dport 9090"), table)
+    XCTAssertFalse(table.contains("10.99.0.2"), table)
+    f.ok(["delete", "--force", a])
+    f.ok(["delete", b])
+  }
+
   func testAUsernsGuestGetsItsNICFromTheHook() throws {
     f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
     let u = f.name("u")
