@@ -143,7 +143,7 @@ extension Manager {
     bound.map {
       StartedNIC(
         index: $0.nic.index, network: $0.network.name, bridge: $0.network.bridge,
-        hostInterface: "cv" + String(UInt32.random(in: 0...UInt32.max) | 0x1000_0000, radix: 16),
+        hostInterface: GuestLinkName.fresh(),
         mac: $0.mac.description,
         ipv4: $0.ipv4.description, prefixLength: $0.network.subnet.prefixLength,
         gateway: $0.network.gateway.description)
@@ -182,7 +182,8 @@ extension Manager {
   }
 
   /// Deletes the host ends of a run's NICs that are still there (deleting one takes its peer along;
-  /// the kernel also removes a pair whose namespace died).
+  /// the kernel also removes a pair whose namespace died). Only veths with a derived name: state.json
+  /// is no proof that a link is cella's.
   func removeHostInterfaces(_ name: String, _ nics: [StartedNIC]) {
     guard !nics.isEmpty else { return }
     let socket: NetlinkSocket
@@ -191,10 +192,25 @@ extension Manager {
       return
     }
     for nic in nics {
-      do { try socket.deleteLink(nic.hostInterface) } catch {
+      guard GuestLinkName.isDerived(nic.hostInterface) else {
+        log.warning("guest \(name): host interface \"\(nic.hostInterface)\" is no name cella gives; left alone")
+        continue
+      }
+      do { try deleteOwnLink(socket, nic.hostInterface, kind: "veth", for: "guest \(name)") } catch {
         if error.kind != .notFound { log.warning("guest \(name): \(error.message)") }
       }
     }
+  }
+
+  /// Deletes link `name` if it is of `kind` (cella's bridges and veths); a link of another kind under a
+  /// recorded name (a hand-edited or hostile record, a device made since) is logged and left alone.
+  func deleteOwnLink(_ socket: NetlinkSocket, _ name: String, kind: String, for owner: String) throws(NetError) {
+    let found = try socket.link(name).kind
+    guard found == kind else {
+      log.warning("\(owner): \(name) is \(found.map { "a \($0)" } ?? "a device") link, not a \(kind); left alone")
+      return
+    }
+    try socket.deleteLink(name)
   }
 
   /// `applyFirewall`, logged instead of thrown where a run has already ended.
@@ -206,7 +222,7 @@ extension Manager {
   /// `applyFirewall`. An entry nft would refuse is skipped and logged (once per daemon), never passed on:
   /// the tables are replaced whole, so one stale or hand-made state.json or guest.yaml would otherwise
   /// block every network create, delete and recovery. Skipped: a NIC whose address is outside its
-  /// bridge's subnet, a host interface named twice, a published port a guest earlier in name order holds,
+  /// bridge's subnet, a host interface named twice or not by cella, a published port a guest earlier in name order holds,
   /// and a host address no connection can reach.
   func guestFirewallEntries(networks: [NetworkRecord]) -> (
     ports: [NftModel.GuestPort], published: [NftModel.PublishedPort]
@@ -227,8 +243,9 @@ extension Manager {
           skipFirewallEntry("guest \(name): nic \(nic.index): address \(ipv4) is outside \(subnet) of \(nic.bridge)")
           continue
         }
-        guard interfaces.insert(nic.hostInterface).inserted else {
-          skipFirewallEntry("guest \(name): nic \(nic.index): host interface \(nic.hostInterface) is another's")
+        guard GuestLinkName.isDerived(nic.hostInterface), interfaces.insert(nic.hostInterface).inserted else {
+          skipFirewallEntry(
+            "guest \(name): nic \(nic.index): host interface \(nic.hostInterface) is another's or no name cella gives")
           continue
         }
         ports.append(NftModel.GuestPort(interface: nic.hostInterface, bridge: nic.bridge, mac: mac, ipv4: ipv4))

@@ -41,7 +41,7 @@ extension Manager {
       return
     }
     let record: NetworkRecord
-    do { record = try NetworkRecord.read(paths.record) } catch {
+    do { record = try NetworkRecord.read(paths.record, name: entry) } catch {
       log.error("network \(entry): \(error.message); left as it is")
       return
     }

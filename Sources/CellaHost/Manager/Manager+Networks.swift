@@ -32,7 +32,7 @@ extension Manager {
     try networkLock.withLock { _ throws(HostError) in
       let paths = layout.network(name)
       guard FileIO.exists(paths.record) else { throw HostError(.notFound, "network \"\(name)\" does not exist") }
-      var record = try NetworkRecord.read(paths.record)
+      var record = try NetworkRecord.read(paths.record, name: name)
       let users = guestsUsing(network: name)
       if !users.isEmpty {
         throw HostError(
@@ -51,7 +51,7 @@ extension Manager {
   func networkRecord(_ name: String) throws(HostError) -> NetworkRecord {
     let paths = layout.network(name)
     guard FileIO.exists(paths.record) else { throw HostError(.notFound, "network \"\(name)\" does not exist") }
-    let record = try NetworkRecord.read(paths.record)
+    let record = try NetworkRecord.read(paths.record, name: name)
     guard record.phase == .ready else {
       throw HostError(
         .invalidState, "network \"\(name)\" is \(record.phase.rawValue == "creating" ? "being made" : "being deleted")")
@@ -93,7 +93,7 @@ extension Manager {
     return entries.filter { !$0.hasPrefix(".") }.sorted().compactMap { name -> NetworkRecord? in
       let path = layout.network(name).record
       guard FileIO.exists(path) else { return nil }
-      do throws(HostError) { return try NetworkRecord.read(path) } catch {
+      do throws(HostError) { return try NetworkRecord.read(path, name: name) } catch {
         log.warning("network \(name): \(error.message)")
         return nil
       }
@@ -146,7 +146,9 @@ extension Manager {
     Dnsmasq.stop(paths)
     do {
       let s = try NetlinkSocket.open()
-      do { try s.deleteLink(record.bridge) } catch  where error.kind == .notFound {}
+      do { try deleteOwnLink(s, record.bridge, kind: "bridge", for: "network \(record.name)") } catch
+        where error.kind == .notFound
+      {}
     } catch {
       throw HostError("network \"\(record.name)\"", error)
     }
@@ -206,7 +208,7 @@ extension Manager {
     DispatchQueue.global().asyncAfter(deadline: .now() + 1) {
       manager.networkLock.withLock { _ in
         let paths = manager.layout.network(network)
-        guard let record = try? NetworkRecord.read(paths.record), record.phase == .ready,
+        guard let record = try? NetworkRecord.read(paths.record, name: network), record.phase == .ready,
           Dnsmasq.running(paths) == nil
         else { return }
         do throws(HostError) {

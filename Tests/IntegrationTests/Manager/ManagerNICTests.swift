@@ -329,6 +329,17 @@ final class ManagerNICTests: NetBoxTestCase {
     f.ok(["delete", b])
   }
 
+  func testAHostileStateFileNeverMakesTheDaemonDeleteAHostLink() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
+    let a = f.name("a")
+    launch(a, ["nic.0.network=lan"])
+    let hostEnd = try XCTUnwrap(nics(a).first?["hostInterface"] as? String)
+    try edit(f.stateDir + "/guests/\(a)/state.json", "\"\(hostEnd)\"", "\"\(box.uplinkDevice)\"")
+    f.ok(["stop", "--timeout", "1", a])
+    XCTAssertEqual(box.inHost(["/usr/sbin/ip", "link", "show", box.uplinkDevice]).status, 0, "the uplink was deleted")
+    f.ok(["delete", a])
+  }
+
   func testAUsernsGuestGetsItsNICFromTheHook() throws {
     f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
     let u = f.name("u")

@@ -181,6 +181,33 @@ final class ManagerNetworkTests: NetBoxTestCase {
     f.ok(["delete", web])
   }
 
+  func testAHostileNetworkRecordNeverMakesTheDaemonDeleteAHostLink() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.7.0/24"])
+    f.killDaemon()
+    // A veth with a bridge's name (made in the box, gone with it) and records being "deleted" that name it
+    // or the box's uplink.
+    XCTAssertEqual(
+      box.ip(["-n", box.host, "link", "add", "cb-evil", "type", "veth", "peer", "name", "ct-evil"]).status, 0)
+    let lan = try String(contentsOfFile: f.stateDir + "/networks/lan/network.yaml", encoding: .utf8)
+    for (dir, name, bridge) in [
+      ("evil", "evil", "cb-evil"), ("foreign", "foreign", box.uplinkDevice), ("other", "lan", "cb-lan"),
+    ] {
+      let text = lan.replacingOccurrences(of: "name: lan", with: "name: \(name)")
+        .replacingOccurrences(of: "bridge: cb-lan", with: "bridge: \(bridge)")
+        .replacingOccurrences(of: "phase: ready", with: "phase: deleting")
+      try FileManager.default.createDirectory(
+        atPath: f.stateDir + "/networks/\(dir)", withIntermediateDirectories: false)
+      try text.write(toFile: f.stateDir + "/networks/\(dir)/network.yaml", atomically: true, encoding: .utf8)
+    }
+    try f.startDaemon()
+    for link in ["cb-evil", box.uplinkDevice, "cb-lan"] {
+      XCTAssertEqual(box.inHost(["/usr/sbin/ip", "link", "show", link]).status, 0, "\(link) was deleted")
+    }
+    XCTAssertEqual(show("lan")["bridge"] as? String, "cb-lan")
+    XCTAssertEqual(
+      box.inOutside(["/bin/busybox", "ping", "-c", "1", "-W", "2", box.uplinkHost]).status, 0, "the uplink is down")
+  }
+
   func testADaemonKilledMidCreateLeavesNoOrphan() throws {
     // Held after the bridge and the rules, before dnsmasq: the new daemon must undo both.
     f.stopDaemon()
