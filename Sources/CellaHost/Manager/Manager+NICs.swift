@@ -172,12 +172,9 @@ extension Manager {
       (paths.hosts, GuestNetFiles.hosts(name: record.name, hostname: effective.hostname, address: first.ipv4)),
     ]
     for (path, text) in files {
-      let slash = path.lastIndex(of: "/")!
-      do {
-        try FileIO.writeAtomically(
-          directory: String(path[..<slash]), name: String(path[path.index(after: slash)...]), Array(text.utf8),
-          mode: 0o644, durable: false)
-      } catch { throw HostError("write", path: path, errno: error.errno) }
+      do { try FileIO.writeAtomically(path: path, Array(text.utf8), mode: 0o644, durable: false) } catch {
+        throw HostError("write", path: path, errno: error.errno)
+      }
     }
   }
 

@@ -308,6 +308,7 @@ extension Manager {
       if holder != .nobody {
         do { try applier.removeTables() } catch { throw HostError("", error) }
       }
+      restoreForwarding()
       return false
     }
     enableForwarding()
@@ -321,17 +322,34 @@ extension Manager {
     return true
   }
 
+  /// net.ipv4.ip_forward of the daemon's network namespace.
+  static let forwardingKnob = "/proc/sys/net/ipv4/ip_forward"
+
   /// Guests reach beyond their bridge only if the host routes: net.ipv4.ip_forward (of the daemon's
   /// network namespace) is turned on with the first network, as libvirt and Incus do; this also keeps
-  /// Docker, if it starts later, from setting the FORWARD policy to DROP.
+  /// Docker, if it starts later, from setting the FORWARD policy to DROP. The store records that cella
+  /// turned it on before it does (a daemon killed in between still knows), so that the last network's
+  /// end turns it off again, and only then.
   func enableForwarding() {
-    let knob = "/proc/sys/net/ipv4/ip_forward"
-    guard let now = try? FileIO.readString(knob), now.hasPrefix("0") else { return }
+    guard let now = try? FileIO.readString(Self.forwardingKnob), now.hasPrefix("0") else { return }
     do {
-      try FileIO.write(knob, "1")
+      try FileIO.writeAtomically(path: layout.forwardingMark, Array("cella turned net.ipv4.ip_forward on\n".utf8))
+      try FileIO.write(Self.forwardingKnob, "1")
       log.info("net.ipv4.ip_forward: turned on (cella networks route their guests' traffic)")
     } catch {
       log.warning("net.ipv4.ip_forward: cannot turn it on: \(error.message)")
+    }
+  }
+
+  /// Turns net.ipv4.ip_forward off again if cella turned it on (the last network is gone).
+  func restoreForwarding() {
+    guard FileIO.exists(layout.forwardingMark) else { return }
+    do {
+      try FileIO.write(Self.forwardingKnob, "0")
+      unlink(layout.forwardingMark)
+      log.info("net.ipv4.ip_forward: turned off again (no cella network is left)")
+    } catch {
+      log.warning("net.ipv4.ip_forward: cannot turn it off: \(error.message)")
     }
   }
 
@@ -371,12 +389,7 @@ extension Manager {
 
   /// Writes a file dnsmasq reads (as its unprivileged user: world-readable).
   private func writeFile(_ path: String, _ text: String) throws(HostError) {
-    let slash = path.lastIndex(of: "/")!
-    do {
-      try FileIO.writeAtomically(
-        directory: String(path[..<slash]), name: String(path[path.index(after: slash)...]), Array(text.utf8),
-        mode: 0o644, durable: false)
-    } catch {
+    do { try FileIO.writeAtomically(path: path, Array(text.utf8), mode: 0o644, durable: false) } catch {
       throw HostError("", error)
     }
   }

@@ -208,6 +208,29 @@ final class ManagerNetworkTests: NetBoxTestCase {
       box.inOutside(["/bin/busybox", "ping", "-c", "1", "-W", "2", box.uplinkHost]).status, 0, "the uplink is down")
   }
 
+  func forwarding() -> String {
+    box.inHost(["/bin/cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  func testIPForwardingIsTurnedOffWithTheLastNetworkOnlyIfCellaTurnedItOn() throws {
+    XCTAssertEqual(box.inHost(["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=0"]).status, 0)
+    f.ok(["network", "create", "lan", "--subnet", "10.210.7.0/24"])
+    f.ok(["network", "create", "lan2", "--subnet", "10.210.8.0/24"])
+    XCTAssertEqual(forwarding(), "1")
+    f.ok(["network", "delete", "lan"])
+    XCTAssertEqual(forwarding(), "1", "a network is left")
+    // What the daemon turned on, it knows after a restart too.
+    f.killDaemon()
+    try f.startDaemon()
+    f.ok(["network", "delete", "lan2"])
+    XCTAssertEqual(forwarding(), "0")
+    // On already (the admin's): left on.
+    XCTAssertEqual(box.inHost(["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=1"]).status, 0)
+    f.ok(["network", "create", "lan", "--subnet", "10.210.7.0/24"])
+    f.ok(["network", "delete", "lan"])
+    XCTAssertEqual(forwarding(), "1")
+  }
+
   func testADaemonKilledMidCreateLeavesNoOrphan() throws {
     // Held after the bridge and the rules, before dnsmasq: the new daemon must undo both.
     f.stopDaemon()
