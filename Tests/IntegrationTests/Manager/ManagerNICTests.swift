@@ -329,6 +329,35 @@ final class ManagerNICTests: NetBoxTestCase {
     f.ok(["delete", b])
   }
 
+  func testPortRemoveTakesTheAddressAndKeepsTheRecordWhenTheFirewallRefuses() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
+    let a = f.name("a")
+    f.ok(["create", a, "--image", "busybox", "-c", "nic.0.network=lan"])
+    f.ok(["port", "add", a, "8080", "80", "--address", box.uplinkHost])
+    f.ok(["port", "add", a, "8080", "81", "--address", "10.210.9.1"])
+    let both = f.cli(["port", "remove", a, "8080"])
+    XCTAssertEqual(
+      both.stderr,
+      "cella: guest \"\(a)\": tcp/8080 is published on tcp/\(box.uplinkHost):8080, tcp/10.210.9.1:8080: "
+        + "name one with --address\n")
+    XCTAssertEqual(
+      f.cli(["port", "remove", a, "8080", "--address", "10.0.0.9"]).stderr,
+      "cella: guest \"\(a)\" has no published port tcp/10.0.0.9:8080\n")
+    f.ok(["port", "remove", a, "8080", "--address", "10.210.9.1"])
+    XCTAssertEqual(
+      f.ok(["port", "list", a]).stdout.split(separator: "\n").dropFirst().map(String.init),
+      ["tcp    \(box.uplinkHost):8080  10.210.9.2:80"])
+    // Tables someone else made: the removal is refused and the record keeps the port.
+    box.inHost(["/usr/sbin/nft", "delete", "table", "inet", "cella"])
+    box.inHost(["/usr/sbin/nft", "add", "table", "inet", "cella"])
+    let refused = f.cli(["port", "remove", a, "8080"])
+    XCTAssertEqual(refused.status, 1, "\(refused)")
+    XCTAssertEqual(f.ok(["port", "list", a, "--format", "json"]).stdout.components(separatedBy: "8080").count, 2)
+    box.inHost(["/usr/sbin/nft", "delete", "table", "inet", "cella"])
+    f.ok(["port", "remove", a, "8080"])
+    f.ok(["delete", a])
+  }
+
   func testAHostileStateFileNeverMakesTheDaemonDeleteAHostLink() throws {
     f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
     let a = f.name("a")
