@@ -157,7 +157,7 @@ extension Manager {
         (0...32).contains(n.prefixLength)
       else { return nil }
       return VethJoin(
-        host: n.hostInterface, bridge: n.bridge, name: "eth\(n.index)", mac: mac, ipv4: ipv4,
+        host: n.hostInterface, bridge: n.bridge, name: GuestNIC.interfaceName(n.index), mac: mac, ipv4: ipv4,
         subnet: IPv4Subnet(containing: ipv4, prefixLength: n.prefixLength), gateway: i == 0 ? gateway : nil)
     }
   }
@@ -302,7 +302,7 @@ extension Manager {
     if running, let run = state.nics, !run.isEmpty {
       return run.map {
         GuestNICInfo(
-          index: $0.index, name: "eth\($0.index)", network: $0.network, ipv4: $0.ipv4, mac: $0.mac,
+          index: $0.index, name: GuestNIC.interfaceName($0.index), network: $0.network, ipv4: $0.ipv4, mac: $0.mac,
           hostInterface: $0.hostInterface)
       }
     }
