@@ -365,6 +365,46 @@ final class ManagerNICTests: NetBoxTestCase {
     f.ok(["delete", a])
   }
 
+  func testAProfileChangeOfNICsKeepsTheRulesOfAGuestsOwnKeys() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
+    let p = f.name("p")
+    let r = f.name("r")
+    let s = f.name("s")
+    let t = f.name("t")
+    f.ok(["profile", "create", p])
+    f.ok(["launch", r, "--image", "busybox", "--profile", p, "--", "sleep", "600"])
+    let running = f.cli(["profile", "set", p, "nic.0.network=lan"])
+    XCTAssertEqual(
+      running.stderr, "cella: profile \"\(p)\": guest \"\(r)\" is running: stop it to change its nic.N keys\n")
+    XCTAssertEqual(f.ok(["profile", "show", p]).stdout.contains("nic.0"), false)
+    f.ok(["delete", "--force", r])
+
+    f.ok(["create", s, "--image", "busybox", "--profile", p])
+    f.ok(["create", t, "--image", "busybox", "--profile", p])
+    // One static address for two guests: the second is refused, the first bound back, the profile kept.
+    let taken = f.cli(["profile", "set", p, "nic.0.network=lan", "nic.0.ipv4=10.210.9.50"])
+    XCTAssertEqual(
+      taken.stderr,
+      "cella: profile \"\(p)\": guest \"\(t)\": nic.0.ipv4: address 10.210.9.50 on network lan is taken by nic 0 "
+        + "of guest \"\(s)\"\n")
+    XCTAssertEqual(addresses("lan"), "")
+    XCTAssertFalse(f.ok(["profile", "show", p]).stdout.contains("nic.0"))
+    // One MAC for two guests: refused before anything is bound.
+    let mac = f.cli(["profile", "set", p, "nic.0.network=lan", "nic.0.mac=02:00:00:00:0d:0d"])
+    XCTAssertEqual(
+      mac.stderr,
+      "cella: profile \"\(p)\": guest \"\(s)\": nic.0.mac: 02:00:00:00:0d:0d on network lan would be the MAC of "
+        + "nic 0 of guest \"\(t)\" too\n")
+    XCTAssertEqual(addresses("lan"), "")
+    // Accepted: both bound at once, with their static leases.
+    f.ok(["profile", "set", p, "nic.0.network=lan"])
+    XCTAssertEqual(addresses("lan"), "10.210.9.2 \(s)/0\n10.210.9.3 \(t)/0\n")
+    XCTAssertEqual(dhcpHosts("lan").split(separator: "\n").count, 2, dhcpHosts("lan"))
+    f.ok(["delete", s])
+    f.ok(["delete", t])
+    XCTAssertEqual(addresses("lan"), "")
+  }
+
   func testAHostileStateFileNeverMakesTheDaemonDeleteAHostLink() throws {
     f.ok(["network", "create", "lan", "--subnet", "10.210.9.0/24"])
     let a = f.name("a")
