@@ -36,8 +36,9 @@ public enum Endpoints {
   public static func network(_ name: String) -> String { networks + "/" + escape(name) }
   /// A guest's published ports; with a protocol and host port, one of them.
   public static func ports(_ guest: String) -> String { self.guest(guest, "ports") }
-  public static func port(_ guest: String, proto: String, hostPort: Int) -> String {
-    ports(guest) + "/" + escape(proto) + "/" + String(hostPort)
+  /// With `hostAddress`, only the mapping on that host address.
+  public static func port(_ guest: String, proto: String, hostPort: Int, hostAddress: String? = nil) -> String {
+    ports(guest) + "/" + escape(proto) + "/" + String(hostPort) + (hostAddress.map { "?address=" + escape($0) } ?? "")
   }
   public static func exec(_ id: String) -> String { prefix + "/exec/" + escape(id) }
 

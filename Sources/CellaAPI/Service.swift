@@ -57,7 +57,7 @@ public protocol CellaService: Sendable {
 
   func listPorts(_ guest: String) throws -> [PublishedPortInfo]
   func addPort(_ guest: String, _ request: AddPortRequest) throws -> PublishedPortInfo
-  func removePort(_ guest: String, proto: String, hostPort: Int) throws
+  func removePort(_ guest: String, proto: String, hostPort: Int, hostAddress: String?) throws
 }
 
 /// A console connection handed to the daemon: raw fds it now owns.

@@ -68,12 +68,12 @@ enum Routes {
           try BodyCoding.reply(s.addPort(r.name, BodyCoding.decode(AddPortRequest.self, from: r.body)), status: 201)
         }),
       Route(
-        .DELETE, g + "/ports/:proto/:port",
+        .DELETE, g + "/ports/:proto/:port", query: ["address"],
         .call { s, r in
           guard let port = Int(r.params[2]) else {
             throw DaemonError(.invalidArgument, "port \"\(r.params[2])\": not a number")
           }
-          try s.removePort(r.name, proto: r.params[1], hostPort: port)
+          try s.removePort(r.name, proto: r.params[1], hostPort: port, hostAddress: r.query["address"])
           return try BodyCoding.reply(empty)
         }),
 

@@ -24,6 +24,8 @@ public struct StoreLayout: Sendable, Equatable {
   public var uidMapLock: String { root + "/uidmap.lock" }
   /// Held while a published port is added, so two guests never take one host port.
   public var portsLock: String { root + "/ports.lock" }
+  /// Present while net.ipv4.ip_forward is on because cella turned it on (it is turned off with the last network).
+  public var forwardingMark: String { root + "/ip_forward.cella" }
 
   public func image(_ name: String) -> String { images + "/" + name }
   public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }

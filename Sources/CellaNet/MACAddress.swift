@@ -1,3 +1,5 @@
+import CellaSys
+
 /// A 48-bit Ethernet address.
 public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
   /// The six octets, as sent on the wire.
@@ -50,11 +52,7 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
   /// decimal index. The same name and index always give the same address, so a guest keeps its MAC
   /// (and DHCP lease) across restarts and daemon upgrades; changing this function changes every default MAC.
   public static func stableDefault(name: String, nic index: Int) -> MACAddress {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in Array(name.utf8) + [0] + Array(String(index).utf8) {
-      hash ^= UInt64(byte)
-      hash = hash &* 0x0000_0100_0000_01b3
-    }
+    let hash = FNV1a.hash64(Array(name.utf8) + [0] + Array(String(index).utf8))
     return MACAddress([0x02] + (0..<5).map { UInt8(truncatingIfNeeded: hash >> (56 - 8 * UInt64($0))) })
   }
 

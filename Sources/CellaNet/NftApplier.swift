@@ -16,7 +16,6 @@ public struct NftApplier: Sendable {
 
   /// Where nft is looked for when no path is given.
   public static let searchPath = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-  static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
 
   /// An applier running `nft` (found in `searchPath` when nil), after `prefix` if given.
   public init(nft: String? = nil, prefix: [String] = []) throws(NetError) {
@@ -122,7 +121,7 @@ public struct NftApplier: Sendable {
     let pid: pid_t
     do {
       pid = try Spawn.start(
-        path: argv[0], argv: argv, env: environment, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1],
+        path: argv[0], argv: argv, env: Spawn.toolEnvironment, stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1],
         closeOthers: true)
     } catch {
       throw NetError(error.kind, "run \(error.message)")

@@ -163,11 +163,4 @@ public struct SeccompCache: Sendable {
 }
 
 /// FNV-1a, 64 bits: spreads entries over file names; equality is decided by the stored profile.
-@Sendable func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
-  var h: UInt64 = 0xcbf2_9ce4_8422_2325
-  for b in bytes {
-    h ^= UInt64(b)
-    h = h &* 0x0000_0100_0000_01b3
-  }
-  return h
-}
+@Sendable func fnv1a64(_ bytes: [UInt8]) -> UInt64 { FNV1a.hash64(bytes) }

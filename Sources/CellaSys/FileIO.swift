@@ -43,6 +43,19 @@ public enum FileIO {
     try writeAll(fd: fd.rawValue, Array(text.utf8), path: path)
   }
 
+  /// `writeAtomically` of the file at `path` (its directory is the part before the last slash).
+  public static func writeAtomically(
+    path: String, _ bytes: [UInt8], mode: mode_t = 0o600, durable: Bool = true
+  ) throws(SysError) {
+    guard let slash = path.lastIndex(of: "/") else {
+      return try writeAtomically(directory: ".", name: path, bytes, mode: mode, durable: durable)
+    }
+    try writeAtomically(
+      directory: slash == path.startIndex ? "/" : String(path[..<slash]),
+      name: String(path[path.index(after: slash)...]),
+      bytes, mode: mode, durable: durable)
+  }
+
   /// Writes a file atomically: temp file, rename, and with `durable` an fsync of both, so the file
   /// survives a power loss too. A reader never sees half a file either way; `durable` only matters
   /// for what outlives a reboot (state about processes and cgroups does not).

@@ -6,6 +6,10 @@ import Glibc
 /// Used for hooks, the keeper and the runtime it runs: it never forks the Swift process, so it is
 /// safe from any context.
 public enum Spawn {
+  /// The environment of the host tools the daemon runs (nft, dnsmasq): the system's binaries and the C
+  /// locale, whose messages the one-line errors quote; nothing of the caller's environment.
+  public static let toolEnvironment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+
   /// Starts `path` with `argv` and `env`; the given fds become 0, 1 and 2 of the child. With `cwd` the
   /// child starts there, with `newSession` it leads a new session (no controlling terminal, out of the
   /// caller's process group), and with `closeOthers` it inherits no fd but those three, close-on-exec or not.

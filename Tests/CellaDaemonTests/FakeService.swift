@@ -204,8 +204,8 @@ final class FakeService: CellaService, @unchecked Sendable {
       proto: request.proto ?? "tcp", hostPort: request.hostPort, guestPort: request.guestPort,
       hostAddress: request.hostAddress)
   }
-  func removePort(_ guest: String, proto: String, hostPort: Int) throws {
-    try record("removePort(\(guest),\(proto),\(hostPort))", "removePort")
+  func removePort(_ guest: String, proto: String, hostPort: Int, hostAddress: String?) throws {
+    try record("removePort(\(guest),\(proto),\(hostPort),\(hostAddress ?? "*"))", "removePort")
   }
 }
 

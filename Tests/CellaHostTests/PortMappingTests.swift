@@ -19,8 +19,8 @@ final class PortMappingTests: XCTestCase {
       try PortMapping(AddPortRequest(hostPort: 8080, guestPort: 80)),
       PortMapping(proto: .tcp, hostPort: 8080, guestPort: 80))
     XCTAssertEqual(
-      try PortMapping(AddPortRequest(proto: "udp", hostPort: 53, guestPort: 5353, hostAddress: "127.0.0.1")),
-      PortMapping(proto: .udp, hostPort: 53, guestPort: 5353, hostAddress: IPv4Address(127, 0, 0, 1)))
+      try PortMapping(AddPortRequest(proto: "udp", hostPort: 53, guestPort: 5353, hostAddress: "192.0.2.10")),
+      PortMapping(proto: .udp, hostPort: 53, guestPort: 5353, hostAddress: IPv4Address(192, 0, 2, 10)))
     XCTAssertEqual(requestError(AddPortRequest(hostPort: 0, guestPort: 80)), "host port 0: outside 1 to 65535")
     XCTAssertEqual(requestError(AddPortRequest(hostPort: 80, guestPort: 65536)), "guest port 65536: outside 1 to 65535")
     XCTAssertEqual(requestError(AddPortRequest(hostPort: -5, guestPort: 80)), "host port -5: outside 1 to 65535")
@@ -29,6 +29,24 @@ final class PortMappingTests: XCTestCase {
     XCTAssertEqual(
       requestError(AddPortRequest(hostPort: 80, guestPort: 80, hostAddress: "::1")),
       "--address: \"::1\" is not an IPv4 address")
+  }
+
+  func testAHostAddressNoConnectionCanBeAddressedToIsRefused() {
+    for (address, why) in [
+      ("127.0.0.1", "a loopback address, which cannot be published (leave --address out for every address)"),
+      ("127.5.5.5", "a loopback address, which cannot be published (leave --address out for every address)"),
+      ("0.0.0.0", "not a host address (leave --address out for every address)"),
+      ("224.0.0.1", "a multicast address, not a host's"),
+      ("239.255.255.250", "a multicast address, not a host's"),
+      ("255.255.255.255", "the broadcast address, not a host's"),
+    ] {
+      XCTAssertEqual(
+        requestError(AddPortRequest(hostPort: 80, guestPort: 80, hostAddress: address)), "--address: \(address): \(why)"
+      )
+    }
+    for good in ["10.0.0.1", "192.0.2.10", "223.255.255.1", "240.0.0.1"] {
+      XCTAssertNil(requestError(AddPortRequest(hostPort: 80, guestPort: 80, hostAddress: good)), good)
+    }
   }
 
   func testTheTextFormRoundTrips() {

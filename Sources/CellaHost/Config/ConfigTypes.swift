@@ -84,7 +84,10 @@ public struct GuestNIC: Sendable, Equatable {
   }
 
   /// The name of the NIC inside the guest.
-  public var interfaceName: String { "eth\(index)" }
+  public var interfaceName: String { Self.interfaceName(index) }
+
+  /// The name of NIC `index` inside a guest.
+  public static func interfaceName(_ index: Int) -> String { "eth\(index)" }
 
   /// The MAC address it has in guest `guest`.
   public func mac(guest: String) -> MACAddress { mac ?? MACAddress.stableDefault(name: guest, nic: index) }

@@ -45,11 +45,14 @@ extension Manager {
       throw HostError(
         .invalidState, "guest \"\(name)\" has published ports, which need a NIC: remove them first (cella port remove)")
     }
-    if nicsChanged { try bindAddresses(name, effective.nics) }
     // A running guest takes its new limits at once (the rest at its next start); a limit the kernel
     // refuses (memory below what the guest uses) refuses the whole change.
     if running { try applyLimits(name, effective) }
-    try record.write(to: paths.record)
+    if nicsChanged {
+      try bindAddresses(name, effective.nics) { () throws(HostError) in try record.write(to: paths.record) }
+    } else {
+      try record.write(to: paths.record)
+    }
     _ = consume lock
     // Its published ports go to its first NIC's address, which may have moved.
     if nicsChanged && !record.ports.isEmpty { refreshFirewall("guest \(name): new addresses") }

@@ -65,9 +65,8 @@ extension Manager {
         try GuestState().save(paths)
         // Addresses are recorded now (their problems are the create's), after the directory made the
         // name this guest's: a create that fails releases them.
-        try bindAddresses(request.name, effective.nics)
         // guest.yaml last: a directory without it is a create that never finished.
-        try record.write(to: paths.record)
+        try bindAddresses(request.name, effective.nics) { () throws(HostError) in try record.write(to: paths.record) }
       } catch {
         if !effective.nics.isEmpty { _ = try? bindAddresses(request.name, []) }
         try? TreeOps.remove(path: paths.dir)

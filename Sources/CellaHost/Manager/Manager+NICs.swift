@@ -18,9 +18,51 @@ extension Manager {
   /// Records an address for every NIC in `nics` of `guest` (a NIC keeps the one it holds), and releases
   /// the addresses of NICs it no longer has (or that moved to another network or static address).
   /// Every problem is found before anything changes: an unknown network, a static address outside its
-  /// subnet, its gateway or broadcast, or taken (naming the holder).
+  /// subnet, its gateway or broadcast, or taken (naming the holder), or a MAC another NIC on the network
+  /// has. `commit` (writing guest.yaml) runs under the same lock, so two creates or changes never both
+  /// pass the MAC check; given, the name files of every network the guest's NICs are on are rewritten
+  /// afterwards, from the guest.yaml it wrote (their static leases need its MACs).
   @discardableResult
-  func bindAddresses(_ guest: String, _ nics: [GuestNIC]) throws(HostError) -> [BoundNIC] {
+  func bindAddresses(
+    _ guest: String, _ nics: [GuestNIC], commit: (() throws(HostError) -> Void)? = nil
+  ) throws(HostError) -> [BoundNIC] {
+    let (bound, touched) = try nicLock.withLock { _ throws(HostError) in
+      var (bound, touched) = try bindLocked(guest, nics)
+      if let commit {
+        try commit()
+        touched.formUnion(nics.map(\.network))
+      }
+      return (bound, touched)
+    }
+    // After the lock: refreshNames takes networkLock.
+    for network in touched.sorted() { refreshNames(network: network) }
+    return bound
+  }
+
+  /// Refuses an explicit `nic.N.mac` of `nics` that another guest's NIC on the same network has (its
+  /// explicit or default MAC), in one line naming the holder (one guest's own NICs are checked with its
+  /// config). Only explicit values are checked: a default derives from the guest's
+  /// name, unique in the store, so a guest that sets none (the common case) starts without reading
+  /// every guest.yaml. The caller holds `nicLock`.
+  func checkMACs(_ guest: String, _ nics: [GuestNIC]) throws(HostError) {
+    let explicit = nics.filter { $0.mac != nil }
+    guard !explicit.isEmpty else { return }
+    for other in guestNames() where other != guest {
+      guard let record = try? loadRecord(other), let effective = try? effectiveConfig(of: record) else { continue }
+      for theirs in effective.nics {
+        if let mine = explicit.first(where: { $0.network == theirs.network && $0.mac == theirs.mac(guest: other) }) {
+          throw HostError(
+            .alreadyExists,
+            "guest \"\(guest)\": nic.\(mine.index).mac: \(mine.mac(guest: guest)) on network \(mine.network) "
+              + "is taken by \(Self.describe(theirs.owner(guest: other)))")
+        }
+      }
+    }
+  }
+
+  /// `bindAddresses` without the lock and the name files: the bound NICs and the networks whose leases changed.
+  private func bindLocked(_ guest: String, _ nics: [GuestNIC]) throws(HostError) -> ([BoundNIC], Set<String>) {
+    try checkMACs(guest, nics)
     var planned: [(nic: GuestNIC, network: NetworkRecord, store: IPAMStore)] = []
     for nic in nics {
       let network: NetworkRecord
@@ -69,8 +111,7 @@ extension Manager {
         throw HostError(error.kind, "guest \"\(guest)\": nic.\(p.nic.index).ipv4: \(error.message)")
       }
     }
-    for network in touched.sorted() { refreshNames(network: network) }
-    return bound
+    return (bound, touched)
   }
 
   /// N when `owner` is `GUEST/N` of `guest`.
@@ -102,7 +143,7 @@ extension Manager {
     bound.map {
       StartedNIC(
         index: $0.nic.index, network: $0.network.name, bridge: $0.network.bridge,
-        hostInterface: "cv" + String(UInt32.random(in: 0...UInt32.max) | 0x1000_0000, radix: 16),
+        hostInterface: GuestLinkName.fresh(),
         mac: $0.mac.description,
         ipv4: $0.ipv4.description, prefixLength: $0.network.subnet.prefixLength,
         gateway: $0.network.gateway.description)
@@ -116,7 +157,7 @@ extension Manager {
         (0...32).contains(n.prefixLength)
       else { return nil }
       return VethJoin(
-        host: n.hostInterface, bridge: n.bridge, name: "eth\(n.index)", mac: mac, ipv4: ipv4,
+        host: n.hostInterface, bridge: n.bridge, name: GuestNIC.interfaceName(n.index), mac: mac, ipv4: ipv4,
         subnet: IPv4Subnet(containing: ipv4, prefixLength: n.prefixLength), gateway: i == 0 ? gateway : nil)
     }
   }
@@ -131,17 +172,15 @@ extension Manager {
       (paths.hosts, GuestNetFiles.hosts(name: record.name, hostname: effective.hostname, address: first.ipv4)),
     ]
     for (path, text) in files {
-      let slash = path.lastIndex(of: "/")!
-      do {
-        try FileIO.writeAtomically(
-          directory: String(path[..<slash]), name: String(path[path.index(after: slash)...]), Array(text.utf8),
-          mode: 0o644, durable: false)
-      } catch { throw HostError("write", path: path, errno: error.errno) }
+      do { try FileIO.writeAtomically(path: path, Array(text.utf8), mode: 0o644, durable: false) } catch {
+        throw HostError("write", path: path, errno: error.errno)
+      }
     }
   }
 
   /// Deletes the host ends of a run's NICs that are still there (deleting one takes its peer along;
-  /// the kernel also removes a pair whose namespace died).
+  /// the kernel also removes a pair whose namespace died). Only veths with a derived name: state.json
+  /// is no proof that a link is cella's.
   func removeHostInterfaces(_ name: String, _ nics: [StartedNIC]) {
     guard !nics.isEmpty else { return }
     let socket: NetlinkSocket
@@ -150,10 +189,25 @@ extension Manager {
       return
     }
     for nic in nics {
-      do { try socket.deleteLink(nic.hostInterface) } catch {
+      guard GuestLinkName.isDerived(nic.hostInterface) else {
+        log.warning("guest \(name): host interface \"\(nic.hostInterface)\" is no name cella gives; left alone")
+        continue
+      }
+      do { try deleteOwnLink(socket, nic.hostInterface, kind: "veth", for: "guest \(name)") } catch {
         if error.kind != .notFound { log.warning("guest \(name): \(error.message)") }
       }
     }
+  }
+
+  /// Deletes link `name` if it is of `kind` (cella's bridges and veths); a link of another kind under a
+  /// recorded name (a hand-edited or hostile record, a device made since) is logged and left alone.
+  func deleteOwnLink(_ socket: NetlinkSocket, _ name: String, kind: String, for owner: String) throws(NetError) {
+    let found = try socket.link(name).kind
+    guard found == kind else {
+      log.warning("\(owner): \(name) is \(found.map { "a \($0)" } ?? "a device") link, not a \(kind); left alone")
+      return
+    }
+    try socket.deleteLink(name)
   }
 
   /// `applyFirewall`, logged instead of thrown where a run has already ended.
@@ -161,28 +215,64 @@ extension Manager {
     do throws(HostError) { try applyFirewall() } catch { log.warning("firewall (\(why)): \(error.message)") }
   }
 
-  /// Every guest NIC's anti-spoofing entry (running guests) and every published port, for `applyFirewall`.
-  func guestFirewallEntries() -> (ports: [NftModel.GuestPort], published: [NftModel.PublishedPort]) {
+  /// Every guest NIC's anti-spoofing entry (running guests on `networks`) and every published port, for
+  /// `applyFirewall`. An entry nft would refuse is skipped and logged (once per daemon), never passed on:
+  /// the tables are replaced whole, so one stale or hand-made state.json or guest.yaml would otherwise
+  /// block every network create, delete and recovery. Skipped: a NIC whose address is outside its
+  /// bridge's subnet, a host interface named twice or not by cella, a published port a guest earlier in name order holds,
+  /// and a host address no connection can reach.
+  func guestFirewallEntries(networks: [NetworkRecord]) -> (
+    ports: [NftModel.GuestPort], published: [NftModel.PublishedPort]
+  ) {
+    let subnets = Dictionary(networks.map { ($0.bridge, $0.subnet) }, uniquingKeysWith: { a, _ in a })
     var ports: [NftModel.GuestPort] = []
-    var published: [NftModel.PublishedPort] = []
+    var interfaces = Set<String>()
+    var published: [(guest: String, mapping: PortMapping)] = []
+    var out: [NftModel.PublishedPort] = []
     for name in guestNames() {
       let state = (try? GuestState.load(layout.guest(name))) ?? GuestState()
       let run = state.status == .stopped ? [] : state.nics ?? []
+      var firstPort: IPv4Address?
       for nic in run {
-        guard let mac = MACAddress(nic.mac), let ipv4 = IPv4Address(nic.ipv4) else { continue }
+        guard let mac = MACAddress(nic.mac), let ipv4 = IPv4Address(nic.ipv4), let subnet = subnets[nic.bridge]
+        else { continue }
+        guard subnet.contains(ipv4) else {
+          skipFirewallEntry("guest \(name): nic \(nic.index): address \(ipv4) is outside \(subnet) of \(nic.bridge)")
+          continue
+        }
+        guard GuestLinkName.isDerived(nic.hostInterface), interfaces.insert(nic.hostInterface).inserted else {
+          skipFirewallEntry(
+            "guest \(name): nic \(nic.index): host interface \(nic.hostInterface) is another's or no name cella gives")
+          continue
+        }
         ports.append(NftModel.GuestPort(interface: nic.hostInterface, bridge: nic.bridge, mac: mac, ipv4: ipv4))
+        if nic.index == run.first?.index { firstPort = ipv4 }
       }
-      guard let record = try? loadRecord(name), !record.ports.isEmpty,
-        let target = run.first.flatMap({ IPv4Address($0.ipv4) }) ?? firstAddress(record)
+      guard let record = try? loadRecord(name), !record.ports.isEmpty, let target = firstPort ?? firstAddress(record)
       else { continue }
       for port in record.ports {
-        published.append(
+        if let a = port.hostAddress, let why = PortMapping.unpublishable(a) {
+          skipFirewallEntry("guest \(name): port \(port): \(a): \(why)")
+          continue
+        }
+        if let holder = published.first(where: { $0.mapping.clashes(with: port) }) {
+          skipFirewallEntry("guest \(name): port \(port): guest \(holder.guest) publishes \(holder.mapping)")
+          continue
+        }
+        published.append((name, port))
+        out.append(
           NftModel.PublishedPort(
             proto: port.proto, hostPort: port.hostPort, hostAddress: port.hostAddress, guestAddress: target,
             guestPort: port.guestPort))
       }
     }
-    return (ports, published)
+    return (ports, out)
+  }
+
+  /// Logs a firewall entry left out, the first time only (every full replacement meets it again).
+  func skipFirewallEntry(_ what: String) {
+    let first = firewallSkips.withLock { $0.insert(what).inserted }
+    if first { log.warning("firewall: left out (nft would refuse it, and with it every rule): \(what)") }
   }
 
   /// The address of a guest's first NIC as IPAM holds it (where its published ports go).
@@ -212,7 +302,7 @@ extension Manager {
     if running, let run = state.nics, !run.isEmpty {
       return run.map {
         GuestNICInfo(
-          index: $0.index, name: "eth\($0.index)", network: $0.network, ipv4: $0.ipv4, mac: $0.mac,
+          index: $0.index, name: GuestNIC.interfaceName($0.index), network: $0.network, ipv4: $0.ipv4, mac: $0.mac,
           hostInterface: $0.hostInterface)
       }
     }

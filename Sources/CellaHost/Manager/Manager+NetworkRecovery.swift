@@ -41,7 +41,7 @@ extension Manager {
       return
     }
     let record: NetworkRecord
-    do { record = try NetworkRecord.read(paths.record) } catch {
+    do { record = try NetworkRecord.read(paths.record, name: entry) } catch {
       log.error("network \(entry): \(error.message); left as it is")
       return
     }
@@ -68,5 +68,33 @@ extension Manager {
         log.error("network \(entry): \(error.message)")
       }
     }
+  }
+
+  /// Releases the addresses of guests that do not exist: a create records its addresses before it
+  /// writes guest.yaml, so a daemon killed in between leaves leases whose guest recovery then removed
+  /// as half-made. Under `nicLock`, so a create under way (addresses bound, guest.yaml not yet written)
+  /// never loses its own; the networks' name files are rewritten after.
+  func releaseOrphanLeases() {
+    let touched = nicLock.withLock { _ -> [String] in
+      let known = Set(guestNames())
+      var touched: [String] = []
+      for network in networkRecords() where network.phase == .ready {
+        guard let store = try? ipam(network), let leases = try? store.leases() else { continue }
+        for lease in leases {
+          guard let slash = lease.owner.lastIndex(of: "/"),
+            Int(lease.owner[lease.owner.index(after: slash)...]) != nil, !known.contains(String(lease.owner[..<slash]))
+          else { continue }
+          do throws(NetError) {
+            try store.release(owner: lease.owner)
+            touched.append(network.name)
+            log.info("network \(network.name): \(lease.address) released (\(lease.owner): no such guest)")
+          } catch {
+            log.warning("network \(network.name): releasing \(lease.owner): \(error.message)")
+          }
+        }
+      }
+      return touched
+    }
+    for network in Set(touched).sorted() { refreshNames(network: network) }
   }
 }

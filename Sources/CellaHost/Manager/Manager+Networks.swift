@@ -32,7 +32,7 @@ extension Manager {
     try networkLock.withLock { _ throws(HostError) in
       let paths = layout.network(name)
       guard FileIO.exists(paths.record) else { throw HostError(.notFound, "network \"\(name)\" does not exist") }
-      var record = try NetworkRecord.read(paths.record)
+      var record = try NetworkRecord.read(paths.record, name: name)
       let users = guestsUsing(network: name)
       if !users.isEmpty {
         throw HostError(
@@ -51,7 +51,7 @@ extension Manager {
   func networkRecord(_ name: String) throws(HostError) -> NetworkRecord {
     let paths = layout.network(name)
     guard FileIO.exists(paths.record) else { throw HostError(.notFound, "network \"\(name)\" does not exist") }
-    let record = try NetworkRecord.read(paths.record)
+    let record = try NetworkRecord.read(paths.record, name: name)
     guard record.phase == .ready else {
       throw HostError(
         .invalidState, "network \"\(name)\" is \(record.phase.rawValue == "creating" ? "being made" : "being deleted")")
@@ -93,7 +93,7 @@ extension Manager {
     return entries.filter { !$0.hasPrefix(".") }.sorted().compactMap { name -> NetworkRecord? in
       let path = layout.network(name).record
       guard FileIO.exists(path) else { return nil }
-      do throws(HostError) { return try NetworkRecord.read(path) } catch {
+      do throws(HostError) { return try NetworkRecord.read(path, name: name) } catch {
         log.warning("network \(name): \(error.message)")
         return nil
       }
@@ -146,7 +146,9 @@ extension Manager {
     Dnsmasq.stop(paths)
     do {
       let s = try NetlinkSocket.open()
-      do { try s.deleteLink(record.bridge) } catch  where error.kind == .notFound {}
+      do { try deleteOwnLink(s, record.bridge, kind: "bridge", for: "network \(record.name)") } catch
+        where error.kind == .notFound
+      {}
     } catch {
       throw HostError("network \"\(record.name)\"", error)
     }
@@ -215,7 +217,7 @@ extension Manager {
     DispatchQueue.global().asyncAfter(deadline: .now() + 1) {
       manager.networkLock.withLock { _ in
         let paths = manager.layout.network(network)
-        guard let record = try? NetworkRecord.read(paths.record), record.phase == .ready,
+        guard let record = try? NetworkRecord.read(paths.record, name: network), record.phase == .ready,
           Dnsmasq.running(paths) == nil
         else { return }
         do throws(HostError) {
@@ -316,33 +318,50 @@ extension Manager {
       if holder != .nobody {
         do { try applier.removeTables() } catch { throw HostError("", error) }
       }
+      restoreForwarding()
       return false
     }
     enableForwarding()
-    let entries = guestFirewallEntries()
+    let entries = guestFirewallEntries(networks: ready)
     TestPause.once("firewall-replace", armed: layout.root + "/.pause-firewall-replace", seconds: 1)
-    let bridges = Set(ready.map(\.bridge))
     let model = NftModel(
       networks: ready.map {
         NftModel.Network(
           bridge: $0.bridge, subnet: $0.subnet, nat: $0.nat, isolated: $0.isolated, gateway: $0.gateway)
       },
-      ports: entries.ports.filter { bridges.contains($0.bridge) }, published: entries.published, owner: mark)
+      ports: entries.ports, published: entries.published, owner: mark)
     do { try applier.replace(with: model) } catch { throw HostError("", error) }
     return true
   }
 
+  /// net.ipv4.ip_forward of the daemon's network namespace.
+  static let forwardingKnob = "/proc/sys/net/ipv4/ip_forward"
+
   /// Guests reach beyond their bridge only if the host routes: net.ipv4.ip_forward (of the daemon's
   /// network namespace) is turned on with the first network, as libvirt and Incus do; this also keeps
-  /// Docker, if it starts later, from setting the FORWARD policy to DROP.
+  /// Docker, if it starts later, from setting the FORWARD policy to DROP. The store records that cella
+  /// turned it on before it does (a daemon killed in between still knows), so that the last network's
+  /// end turns it off again, and only then.
   func enableForwarding() {
-    let knob = "/proc/sys/net/ipv4/ip_forward"
-    guard let now = try? FileIO.readString(knob), now.hasPrefix("0") else { return }
+    guard let now = try? FileIO.readString(Self.forwardingKnob), now.hasPrefix("0") else { return }
     do {
-      try FileIO.write(knob, "1")
+      try FileIO.writeAtomically(path: layout.forwardingMark, Array("cella turned net.ipv4.ip_forward on\n".utf8))
+      try FileIO.write(Self.forwardingKnob, "1")
       log.info("net.ipv4.ip_forward: turned on (cella networks route their guests' traffic)")
     } catch {
       log.warning("net.ipv4.ip_forward: cannot turn it on: \(error.message)")
+    }
+  }
+
+  /// Turns net.ipv4.ip_forward off again if cella turned it on (the last network is gone).
+  func restoreForwarding() {
+    guard FileIO.exists(layout.forwardingMark) else { return }
+    do {
+      try FileIO.write(Self.forwardingKnob, "0")
+      unlink(layout.forwardingMark)
+      log.info("net.ipv4.ip_forward: turned off again (no cella network is left)")
+    } catch {
+      log.warning("net.ipv4.ip_forward: cannot turn it off: \(error.message)")
     }
   }
 
@@ -382,12 +401,7 @@ extension Manager {
 
   /// Writes a file dnsmasq reads (as its unprivileged user: world-readable).
   private func writeFile(_ path: String, _ text: String) throws(HostError) {
-    let slash = path.lastIndex(of: "/")!
-    do {
-      try FileIO.writeAtomically(
-        directory: String(path[..<slash]), name: String(path[path.index(after: slash)...]), Array(text.utf8),
-        mode: 0o644, durable: false)
-    } catch {
+    do { try FileIO.writeAtomically(path: path, Array(text.utf8), mode: 0o644, durable: false) } catch {
       throw HostError("", error)
     }
   }

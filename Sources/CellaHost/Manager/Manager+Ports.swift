@@ -45,21 +45,44 @@ extension Manager {
     return port.info(guestAddress: firstTarget(record))
   }
 
-  public func removePort(_ guest: String, proto: String, hostPort: Int) throws {
+  public func removePort(_ guest: String, proto: String, hostPort: Int, hostAddress: String?) throws {
     _ = try loadRecord(guest)
-    let paths = layout.guest(guest)
-    let lock = try GuestLock(paths)
-    var record = try loadRecord(guest)
-    let kept = record.ports.filter { !($0.proto.rawValue == proto && Int($0.hostPort) == hostPort) }
-    guard kept.count != record.ports.count else {
-      throw HostError(.notFound, "guest \"\(guest)\" has no published port \(proto)/\(hostPort)")
+    var address: IPv4Address?
+    if let text = hostAddress {
+      guard let a = IPv4Address(text) else {
+        throw HostError(.invalidArgument, "--address: \(ConfigValues.quote(text)) is not an IPv4 address")
+      }
+      address = a
     }
-    record.ports = kept
-    try record.write(to: paths.record)
-    _ = consume lock
-    // The record is the truth: a firewall that cannot be written now is rewritten by the next change.
-    try applyFirewall()
-    log.info("guest \(guest): unpublished \(proto)/\(hostPort)")
+    // Under the lock port add holds, so the firewall written is never another change's half.
+    try FileLock.withLock(layout.portsLock) { () throws(HostError) in
+      let paths = layout.guest(guest)
+      let lock = try GuestLock(paths)
+      var record = try loadRecord(guest)
+      let matching = record.ports.filter {
+        $0.proto.rawValue == proto && Int($0.hostPort) == hostPort && (address == nil || $0.hostAddress == address)
+      }
+      let named = "\(proto)/\(address.map { "\($0):" } ?? "")\(hostPort)"
+      guard !matching.isEmpty else {
+        throw HostError(.notFound, "guest \"\(guest)\" has no published port \(named)")
+      }
+      if matching.count > 1 {
+        throw HostError(
+          .invalidArgument,
+          "guest \"\(guest)\": \(named) is published on \(matching.map { $0.hostSide }.joined(separator: ", ")): "
+            + "name one with --address")
+      }
+      let before = record
+      record.ports.removeAll { $0 == matching[0] }
+      try record.write(to: paths.record)
+      do throws(HostError) { try applyFirewall() } catch {
+        try? before.write(to: paths.record)
+        refreshFirewall("guest \(guest): port \(matching[0]) kept")
+        throw HostError("guest \"\(guest)\": port \(matching[0])", error)
+      }
+      _ = consume lock
+      log.info("guest \(guest): unpublished \(matching[0])")
+    }
   }
 
   /// Where a guest's published ports go: its running first NIC's address, else the one IPAM holds.

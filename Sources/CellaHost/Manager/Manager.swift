@@ -24,6 +24,11 @@ public final class Manager: CellaService {
   /// Held while cella's nft tables are changed; true once this daemon replaced them itself (so they are
   /// this store's and hold its sets: a run's entries may then be added and deleted on their own).
   let firewall = Mutex<Bool>(false)
+  /// Held while a guest's NICs are checked and bound and its guest.yaml written, so two guests never
+  /// both take one MAC.
+  let nicLock = Mutex<Void>(())
+  /// Firewall entries already logged as left out (`skipFirewallEntry`).
+  let firewallSkips = Mutex<Set<String>>([])
   let log: DaemonLog
   /// Exec sessions prepared and not attached yet.
   let execSessions = Mutex<[String: PendingExec]>([:])
@@ -84,6 +89,7 @@ public final class Manager: CellaService {
     let names = guestNames()
     for name in names { recover(name) }
     removeOrphanRuntimeContainers(known: Set(names))
+    releaseOrphanLeases()
     let manager = self
     Thread.detachNewThread { manager.autostart() }
   }

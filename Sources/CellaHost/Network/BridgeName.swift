@@ -1,4 +1,5 @@
 import CellaNet
+import CellaSys
 
 /// The Linux bridge name of a network: `cb-NAME` when it fits the kernel's 15 bytes, else a short form
 /// with a hash, so the user's name (up to 63 characters) never meets the kernel's limit.
@@ -25,13 +26,9 @@ enum BridgeName {
   /// 32-bit FNV-1a of the name's UTF-8 and, after the first attempt, the attempt number: a fixed
   /// function, so a network keeps its bridge name across daemon versions (it is recorded anyway).
   static func hash(_ name: String, _ attempt: UInt32) -> UInt16 {
-    var h: UInt32 = 0x811c_9dc5
     var bytes = Array(name.utf8)
     if attempt > 0 { bytes += [0] + Array(String(attempt).utf8) }
-    for b in bytes {
-      h ^= UInt32(b)
-      h = h &* 0x0100_0193
-    }
+    let h = FNV1a.hash32(bytes)
     return UInt16(truncatingIfNeeded: h ^ (h >> 16))
   }
 

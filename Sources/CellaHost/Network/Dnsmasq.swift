@@ -34,7 +34,7 @@ enum Dnsmasq {
     let pid: pid_t
     do {
       pid = try Spawn.start(
-        path: executable, argv: argv(paths), env: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"], stdin: null,
+        path: executable, argv: argv(paths), env: Spawn.toolEnvironment, stdin: null,
         stdout: null, stderr: errPipe[1], newSession: true, closeOthers: true)
     } catch {
       throw HostError("start dnsmasq", error)

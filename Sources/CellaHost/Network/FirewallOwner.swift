@@ -1,4 +1,5 @@
 import CellaNet
+import CellaSys
 import Foundation
 
 /// Which store cella's nftables tables belong to. A network namespace has one `inet cella` table, so
@@ -11,12 +12,7 @@ enum FirewallOwner {
   static func mark(stateDir: String) -> String {
     let plain = "cella store \(stateDir)"
     if plain.utf8.count <= NftRuleset.maximumCommentLength { return plain }
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in stateDir.utf8 {
-      h ^= UInt64(b)
-      h = h &* 0x0000_0100_0000_01b3
-    }
-    let hash = String(h, radix: 16)
+    let hash = String(FNV1a.hash64(stateDir.utf8), radix: 16)
     return "cella store \(String(stateDir.utf8.prefix(60)) ?? "")…\(String(stateDir.utf8.suffix(30)) ?? "") #\(hash)"
   }
 
@@ -64,6 +60,7 @@ enum FirewallOwner {
     throw HostError(
       .invalidState,
       "nft table inet \(NftRuleset.tableName) belongs to \(who): run one cella daemon per network namespace, "
-        + "or if that store is gone remove its tables (nft delete table inet cella; nft delete table bridge cella)")
+        + "or if that store is gone remove its tables ("
+        + NftRuleset.families.map { "nft delete table \($0) \(NftRuleset.tableName)" }.joined(separator: "; ") + ")")
   }
 }

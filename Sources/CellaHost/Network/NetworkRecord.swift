@@ -54,8 +54,10 @@ public struct NetworkRecord: Sendable, Equatable, Encodable {
     try c.encode(phase, forKey: .phase)
   }
 
-  /// Reads `path`: any problem is one line with the file, line and column.
-  public static func read(_ path: String) throws(HostError) -> NetworkRecord {
+  /// Reads `path`, the record of network `name` (its directory's name): any problem is one line with
+  /// the file, line and column. The name must be the directory's and the bridge one cella derives, so a
+  /// hand-made or hostile file never points the daemon at another network's or the host's links.
+  public static func read(_ path: String, name expected: String) throws(HostError) -> NetworkRecord {
     let doc = try YAMLDocument.read(path)
     try doc.refuseUnknown(fields)
     func parsed<T>(_ field: String, _ parse: (String) throws(NetError) -> T) throws(HostError) -> T {
@@ -73,12 +75,20 @@ public struct NetworkRecord: Sendable, Equatable, Encodable {
     do throws(HostError) { try Names.check(name, as: "network") } catch {
       throw doc.error(doc.field("name"), "name", error.message)
     }
+    guard name == expected else {
+      throw doc.error(
+        doc.field("name"), "name", "\(ConfigValues.quote(name)) is not the network of its directory, \(expected)")
+    }
     let subnet = try parsed("subnet") { (t) throws(NetError) in try IPv4Subnet.parseGuestNetwork(t) }
     let gateway = try parsed("gateway") { (t) throws(NetError) in try IPv4Address.parse(t) }
     do throws(NetError) { try subnet.checkGateway(gateway) } catch {
       throw doc.error(doc.field("gateway"), "gateway", error.message)
     }
     let bridge = try parsed("bridge") { (t) throws(NetError) in try NetlinkSocket.checked(t) }
+    guard bridge.hasPrefix(BridgeName.prefix) else {
+      throw doc.error(
+        doc.field("bridge"), "bridge", "\(ConfigValues.quote(bridge)) is no name cella gives (\(BridgeName.prefix)…)")
+    }
     let phaseText = try doc.string("phase")
     guard let phase = Phase(rawValue: phaseText) else {
       throw doc.error(

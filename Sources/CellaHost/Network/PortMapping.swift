@@ -2,7 +2,7 @@ import CellaAPI
 import CellaNet
 
 /// A host port published to a guest (`cella port add`), as guest.yaml's `ports` list holds it:
-/// `[HOSTADDR:]HOSTPORT:GUESTPORT/PROTO`, e.g. `8080:80/tcp` or `127.0.0.1:5353:53/udp`.
+/// `[HOSTADDR:]HOSTPORT:GUESTPORT/PROTO`, e.g. `8080:80/tcp` or `192.0.2.10:5353:53/udp`.
 public struct PortMapping: Sendable, Hashable, Encodable, CustomStringConvertible {
   public var proto: NftModel.TransportProtocol
   public var hostPort: UInt16
@@ -31,11 +31,25 @@ public struct PortMapping: Sendable, Hashable, Encodable, CustomStringConvertibl
       guard let a = IPv4Address(text) else {
         throw HostError(.invalidArgument, "--address: \(ConfigValues.quote(text)) is not an IPv4 address")
       }
+      if let why = Self.unpublishable(a) { throw HostError(.invalidArgument, "--address: \(a): \(why)") }
       address = a
     }
     self.init(
       proto: proto, hostPort: try Self.port(request.hostPort, "host port"),
       guestPort: try Self.port(request.guestPort, "guest port"), hostAddress: address)
+  }
+
+  /// Why connections to host address `a` can never reach a published port (nil: they can). Loopback
+  /// traffic never passes the prerouting hook that forwards ports, 0.0.0.0, multicast and broadcast
+  /// are no destination of a connection: such a mapping would match nothing and still hold the port.
+  public static func unpublishable(_ a: IPv4Address) -> String? {
+    switch a.value >> 24 {
+    case 127: return "a loopback address, which cannot be published (leave --address out for every address)"
+    case 0: return "not a host address (leave --address out for every address)"
+    case 224...239: return "a multicast address, not a host's"
+    case 255 where a.value == UInt32.max: return "the broadcast address, not a host's"
+    default: return nil
+    }
   }
 
   /// `n` as a port; out of range is one line naming `what`.
@@ -53,7 +67,9 @@ public struct PortMapping: Sendable, Hashable, Encodable, CustomStringConvertibl
     let parts = slash[0].split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2 || parts.count == 3 else { return nil }
     func port(_ s: Substring) -> UInt16? {
-      guard let n = ConfigValues.integer(String(s), in: 1...65535), String(n) == s else { return nil }
+      guard let n = ConfigValues.integer(String(s), in: Int64(Self.ports.lowerBound)...Int64(Self.ports.upperBound)),
+        String(n) == s
+      else { return nil }
       return UInt16(n)
     }
     guard let host = port(parts[parts.count - 2]), let guest = port(parts[parts.count - 1]) else { return nil }

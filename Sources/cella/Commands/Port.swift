@@ -52,9 +52,11 @@ struct PortCommand: ParsableCommand {
     @Argument var name: String
     @Argument var hostPort: Int
     @Option(help: "tcp or udp.") var proto = "tcp"
+    @Option(help: "Only the mapping on this host address (needed when the port is published on several).")
+    var address: String?
 
     func run() throws {
-      try CLI.client.delete(Endpoints.port(name, proto: proto, hostPort: hostPort))
+      try CLI.client.delete(Endpoints.port(name, proto: proto, hostPort: hostPort, hostAddress: address))
     }
   }
 }

@@ -127,13 +127,22 @@ final class ManagerNetworkTests: NetBoxTestCase {
         return first != original
       })
 
-    // With the daemon gone: dnsmasq killed, the bridge deleted, a guest's address recorded by IPAM.
+    // A guest's address recorded by IPAM; then, with the daemon gone: dnsmasq killed, the bridge deleted,
+    // and the lease of a create the daemon died in (addresses recorded, guest.yaml never written).
+    try f.busyboxImage()
+    let web = f.name("web")
+    f.ok(["create", web, "--image", "busybox", "-c", "nic.0.network=lan", "-c", "nic.0.ipv4=10.210.7.5"])
     f.killDaemon()
     kill(pid_t(first), SIGKILL)
     XCTAssertEqual(box.inHost(["/usr/sbin/ip", "link", "delete", "cb-lan"]).status, 0)
-    try "10.210.7.5 web/0\n".write(
-      toFile: f.stateDir + "/networks/lan/lan.addresses", atomically: true, encoding: .utf8)
+    let ghost = f.name("ghost")
+    let addresses = f.stateDir + "/networks/lan/lan.addresses"
+    try "10.210.7.5 \(web)/0\n10.210.7.9 \(ghost)/0\n".write(toFile: addresses, atomically: true, encoding: .utf8)
+    try FileManager.default.createDirectory(atPath: f.stateDir + "/guests/\(ghost)", withIntermediateDirectories: false)
     try f.startDaemon()
+    XCTAssertEqual(try String(contentsOfFile: addresses, encoding: .utf8), "10.210.7.5 \(web)/0\n")
+    let names = try String(contentsOfFile: f.stateDir + "/networks/lan/names", encoding: .utf8)
+    XCTAssertFalse(names.contains(ghost), names)
     let info = show("lan")
     let second = try XCTUnwrap(info["dnsmasqPID"] as? Int)
     XCTAssertNotEqual(second, first)
@@ -141,9 +150,10 @@ final class ManagerNetworkTests: NetBoxTestCase {
     let addr = box.inHost(["/usr/sbin/ip", "-o", "-4", "address", "show", "dev", "cb-lan"])
     XCTAssertTrue(addr.stdout.contains("inet 10.210.7.1/24"), "\(addr)")
     let members = info["members"] as? [[String: Any]] ?? []
-    XCTAssertEqual(members.first?["guest"] as? String, "web")
+    XCTAssertEqual(members.count, 1, "\(members)")
+    XCTAssertEqual(members.first?["guest"] as? String, web)
     XCTAssertEqual(members.first?["ipv4"] as? String, "10.210.7.5")
-    for name in ["web", "web.cella"] {
+    for name in [web, "\(web).cella"] {
       let lookup = box.inHost(["/bin/busybox", "nslookup", "-type=a", name, "10.210.7.1"], timeout: 10)
       XCTAssertTrue(lookup.stdout.contains("Address: 10.210.7.5"), "\(name): \(lookup)")
     }
@@ -155,6 +165,57 @@ final class ManagerNetworkTests: NetBoxTestCase {
         guard let pid = self.show("lan")["dnsmasqPID"] as? Int else { return false }
         return pid != second
       })
+    f.ok(["delete", web])
+  }
+
+  func testAHostileNetworkRecordNeverMakesTheDaemonDeleteAHostLink() throws {
+    f.ok(["network", "create", "lan", "--subnet", "10.210.7.0/24"])
+    f.killDaemon()
+    // A veth with a bridge's name (made in the box, gone with it) and records being "deleted" that name it
+    // or the box's uplink.
+    XCTAssertEqual(
+      box.ip(["-n", box.host, "link", "add", "cb-evil", "type", "veth", "peer", "name", "ct-evil"]).status, 0)
+    let lan = try String(contentsOfFile: f.stateDir + "/networks/lan/network.yaml", encoding: .utf8)
+    for (dir, name, bridge) in [
+      ("evil", "evil", "cb-evil"), ("foreign", "foreign", box.uplinkDevice), ("other", "lan", "cb-lan"),
+    ] {
+      let text = lan.replacingOccurrences(of: "name: lan", with: "name: \(name)")
+        .replacingOccurrences(of: "bridge: cb-lan", with: "bridge: \(bridge)")
+        .replacingOccurrences(of: "phase: ready", with: "phase: deleting")
+      try FileManager.default.createDirectory(
+        atPath: f.stateDir + "/networks/\(dir)", withIntermediateDirectories: false)
+      try text.write(toFile: f.stateDir + "/networks/\(dir)/network.yaml", atomically: true, encoding: .utf8)
+    }
+    try f.startDaemon()
+    for link in ["cb-evil", box.uplinkDevice, "cb-lan"] {
+      XCTAssertEqual(box.inHost(["/usr/sbin/ip", "link", "show", link]).status, 0, "\(link) was deleted")
+    }
+    XCTAssertEqual(show("lan")["bridge"] as? String, "cb-lan")
+    XCTAssertEqual(
+      box.inOutside(["/bin/busybox", "ping", "-c", "1", "-W", "2", box.uplinkHost]).status, 0, "the uplink is down")
+  }
+
+  func forwarding() -> String {
+    box.inHost(["/bin/cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  func testIPForwardingIsTurnedOffWithTheLastNetworkOnlyIfCellaTurnedItOn() throws {
+    XCTAssertEqual(box.inHost(["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=0"]).status, 0)
+    f.ok(["network", "create", "lan", "--subnet", "10.210.7.0/24"])
+    f.ok(["network", "create", "lan2", "--subnet", "10.210.8.0/24"])
+    XCTAssertEqual(forwarding(), "1")
+    f.ok(["network", "delete", "lan"])
+    XCTAssertEqual(forwarding(), "1", "a network is left")
+    // What the daemon turned on, it knows after a restart too.
+    f.killDaemon()
+    try f.startDaemon()
+    f.ok(["network", "delete", "lan2"])
+    XCTAssertEqual(forwarding(), "0")
+    // On already (the admin's): left on.
+    XCTAssertEqual(box.inHost(["/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=1"]).status, 0)
+    f.ok(["network", "create", "lan", "--subnet", "10.210.7.0/24"])
+    f.ok(["network", "delete", "lan"])
+    XCTAssertEqual(forwarding(), "1")
   }
 
   func testADaemonKilledMidCreateLeavesNoOrphan() throws {
