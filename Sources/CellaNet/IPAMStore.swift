@@ -9,16 +9,19 @@ public enum IPAMRequest: Sendable, Equatable {
   case `static`(IPv4Address)
 }
 
-/// One recorded address and who holds it.
+/// One recorded address, who holds it, and the MAC it is leased to (DHCP's static lease).
 public struct IPAMLease: Sendable, Equatable {
   public let address: IPv4Address
   public let owner: String
+  /// The holder's MAC, when it was given: what a network's static DHCP leases are written from, without
+  /// reading every guest's configuration.
+  public var mac: MACAddress? = nil
 }
 
 /// The addresses handed out on one network, recorded in a file so that they survive restarts, and
 /// allocated under an exclusive flock so that threads and processes never hand out one address twice.
 ///
-/// The file `<directory>/<network>.addresses` holds one line `ADDRESS OWNER` per lease, sorted by
+/// The file `<directory>/<network>.addresses` holds one line `ADDRESS OWNER [MAC]` per lease, sorted by
 /// address. A line format rather than JSON: CellaNet has no Foundation, the content is a flat list of
 /// pairs, and an admin can read it with `cat`. Owners are opaque to CellaNet (the manager passes e.g.
 /// `web/0` for NIC 0 of guest web) and may not contain white space. Each change is written to a temp
@@ -53,18 +56,24 @@ public struct IPAMStore: Sendable {
 
   /// Records an address for `owner` and returns it. An owner that holds an address gets it again
   /// (for `.auto` or the same static address); a static address must be a free guest address of the subnet.
-  public func allocate(owner: String, _ request: IPAMRequest) throws(NetError) -> IPv4Address {
+  /// A `mac` is recorded with the lease (and replaces the one an existing lease has).
+  public func allocate(owner: String, _ request: IPAMRequest, mac: MACAddress? = nil) throws(NetError) -> IPv4Address {
     try Self.checkOwner(owner)
     if case .static(let address) = request {
       try subnet.checkGuestAddress(address, gateway: gateway)
     }
     return try locked { () throws(NetError) -> IPv4Address in
       var leases = try load()
-      if let held = leases.first(where: { $0.owner == owner }) {
+      if let i = leases.firstIndex(where: { $0.owner == owner }) {
+        let held = leases[i]
         if case .static(let address) = request, address != held.address {
           throw NetError(
             .alreadyExists,
             "\(owner) already holds \(held.address) on network \(network); release it before asking for \(address)")
+        }
+        if let mac, mac != held.mac {
+          leases[i].mac = mac
+          try save(leases)
         }
         return held.address
       }
@@ -88,7 +97,7 @@ public struct IPAMStore: Sendable {
         }
         address = IPv4Address(free)
       }
-      leases.append(IPAMLease(address: address, owner: owner))
+      leases.append(IPAMLease(address: address, owner: owner, mac: mac))
       try save(leases)
       return address
     }
@@ -156,17 +165,26 @@ public struct IPAMStore: Sendable {
     var leases: [IPAMLease] = []
     for (n, line) in text.split(separator: "\n").enumerated() {
       let f = line.split(separator: " ")
-      guard f.count == 2, let address = IPv4Address(f[0]) else {
+      guard f.count == 2 || f.count == 3, let address = IPv4Address(f[0]) else {
         // A line we cannot read might hold an address in use: refuse rather than hand it out again.
-        throw NetError(.internal, "\(path):\(n + 1): not ADDRESS OWNER: \"\(line)\"; fix or remove the line")
+        throw NetError(.internal, "\(path):\(n + 1): not ADDRESS OWNER [MAC]: \"\(line)\"; fix or remove the line")
       }
-      leases.append(IPAMLease(address: address, owner: String(f[1])))
+      var mac: MACAddress?
+      if f.count == 3 {
+        guard let m = MACAddress(f[2]) else {
+          throw NetError(.internal, "\(path):\(n + 1): \"\(f[2])\" is not a MAC address; fix or remove the line")
+        }
+        mac = m
+      }
+      leases.append(IPAMLease(address: address, owner: String(f[1]), mac: mac))
     }
     return leases
   }
 
   private func save(_ leases: [IPAMLease]) throws(NetError) {
-    let text = leases.sorted { $0.address < $1.address }.map { "\($0.address) \($0.owner)\n" }.joined()
+    let text = leases.sorted { $0.address < $1.address }.map { lease in
+      "\(lease.address) \(lease.owner)" + (lease.mac.map { " \($0)" } ?? "") + "\n"
+    }.joined()
     do {
       try FileIO.writeAtomically(directory: directory, name: "\(network).addresses", Array(text.utf8), mode: 0o644)
     } catch {

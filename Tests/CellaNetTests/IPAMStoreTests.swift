@@ -51,6 +51,21 @@ final class IPAMStoreTests: XCTestCase {
     XCTAssertEqual(try store().leases().map(\.owner), ["db/0", "web/0"])
   }
 
+  func testALeaseKeepsItsMACAndANewMACReplacesIt() throws {
+    let first = MACAddress([2, 0, 0, 0, 0, 7])
+    let second = MACAddress([2, 0, 0, 0, 0, 8])
+    _ = try store().allocate(owner: "web/0", .auto, mac: first)
+    _ = try store().allocate(owner: "db/0", .auto)
+    XCTAssertEqual(try FileIO.readString("\(dir)/lan.addresses"), "10.0.3.2 web/0 02:00:00:00:00:07\n10.0.3.3 db/0\n")
+    XCTAssertEqual(try store().allocate(owner: "web/0", .auto, mac: second).description, "10.0.3.2")
+    XCTAssertEqual(try store().leases().map(\.mac), [second, nil])
+    // A line whose MAC does not parse is refused, naming the file and line.
+    try FileIO.write("\(dir)/lan.addresses", "10.0.3.2 web/0 02:zz\n")
+    XCTAssertEqual(
+      message { _ = try store().leases() },
+      "\(dir)/lan.addresses:1: \"02:zz\" is not a MAC address; fix or remove the line")
+  }
+
   func testAStaticAddressTakenByAnotherOwnerIsRefusedNamingTheHolder() throws {
     let s = try store()
     _ = try s.allocate(owner: "web", .static(.parse("10.0.3.7")))
@@ -95,7 +110,7 @@ final class IPAMStoreTests: XCTestCase {
     try FileIO.writeAtomically(directory: dir, name: "lan.addresses", Array("10.0.3.2 web\ngarbage\n".utf8))
     XCTAssertEqual(
       message { _ = try store().allocate(owner: "db", .auto) },
-      "\(dir)/lan.addresses:2: not ADDRESS OWNER: \"garbage\"; fix or remove the line")
+      "\(dir)/lan.addresses:2: not ADDRESS OWNER [MAC]: \"garbage\"; fix or remove the line")
   }
 
   func testSixteenThreadsAllocatingAtOnceNeverShareAnAddress() throws {

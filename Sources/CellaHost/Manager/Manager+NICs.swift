@@ -103,10 +103,11 @@ extension Manager {
     for p in planned {
       let owner = p.nic.owner(guest: guest)
       do {
-        let held = try p.store.lookup(owner: owner)
-        let address = try p.store.allocate(owner: owner, p.nic.request)
-        if held != address { touched.insert(p.network.name) }
-        bound.append(BoundNIC(nic: p.nic, network: p.network, ipv4: address, mac: p.nic.mac(guest: guest)))
+        let mac = p.nic.mac(guest: guest)
+        let held = try p.store.leases().first { $0.owner == owner }
+        let address = try p.store.allocate(owner: owner, p.nic.request, mac: mac)
+        if held?.address != address || held?.mac != mac { touched.insert(p.network.name) }
+        bound.append(BoundNIC(nic: p.nic, network: p.network, ipv4: address, mac: mac))
       } catch {
         throw HostError(error.kind, "guest \"\(guest)\": nic.\(p.nic.index).ipv4: \(error.message)")
       }

@@ -249,7 +249,10 @@ extension Manager {
       let parts = lease.owner.split(separator: "/")
       guard parts.count == 2, let nic = Int(parts[1]) else { return nil }
       let guest = String(parts[0])
-      return DnsmasqFiles.Host(guest: guest, nic: nic, mac: nicMAC(guest: guest, index: nic), ipv4: lease.address)
+      // The lease carries the MAC (leases from before it did: the guest's config), so writing a
+      // network's names reads one file, not every guest's configuration.
+      return DnsmasqFiles.Host(
+        guest: guest, nic: nic, mac: lease.mac ?? nicMAC(guest: guest, index: nic), ipv4: lease.address)
     }
   }
 

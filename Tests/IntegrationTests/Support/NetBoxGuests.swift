@@ -34,7 +34,11 @@ extension NetBoxTestCase {
 
   /// The IPAM file of `network`: one "ADDRESS GUEST/N" line per NIC.
   func addresses(_ network: String) -> String {
-    (try? String(contentsOfFile: f.stateDir + "/networks/\(network)/\(network).addresses", encoding: .utf8)) ?? ""
+    let text =
+      (try? String(contentsOfFile: f.stateDir + "/networks/\(network)/\(network).addresses", encoding: .utf8)) ?? ""
+    // "ADDRESS OWNER" of each lease (its MAC left out).
+    return text.split(separator: "\n").map { $0.split(separator: " ").prefix(2).joined(separator: " ") + "\n" }
+      .joined()
   }
 
   /// `nft list table FAMILY cella` in the box; nil when there is none.
