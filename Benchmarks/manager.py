@@ -12,6 +12,7 @@ Usage (root; Debian's lxc installed): Benchmarks/manager.py [--runs N] [--guests
 - `cella list --format json` with N guests, and a daemon restart (SIGKILL, start) until every guest is
   re-adopted and the API answers.
 """
+from benchcommon import med, quiet, sh, timed, write_section
 import argparse, json, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -19,18 +20,10 @@ BIN = os.path.join(ROOT, ".build/release")
 BEGIN, END = "<!-- manager.py -->", "<!-- /manager.py -->"
 
 
-def sh(*args, check=True, **kw):
-    return subprocess.run(list(args), check=check, **kw)
 
 
-def quiet(*args, check=True, **kw):
-    return sh(*args, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
 
 
-def timed(f):
-    t = time.perf_counter()
-    f()
-    return (time.perf_counter() - t) * 1000
 
 
 def pss(pid):
@@ -126,8 +119,6 @@ class Lxc:
         return out
 
 
-def med(xs):
-    return statistics.median(xs)
 
 
 def main():
@@ -216,7 +207,7 @@ def main():
 
 def write(a, r):
     uname = os.uname()
-    lines = [BEGIN, "## The manager against LXC (issue 9)", "",
+    lines = ["## The manager against LXC (issue 9)", "",
              f"Written by `Benchmarks/manager.py` on {time.strftime('%Y-%m-%d')} ({uname.release}, "
              f"{os.cpu_count()} cores). Release builds, busybox guests without network, cella and LXC interleaved "
              f"in a shuffled order, {a.runs} rounds; medians in milliseconds.", "",
@@ -234,15 +225,8 @@ def write(a, r):
              f"({r['cella_daemon_pss_busy'] / 1024:.1f} MiB right after the launches), a keeper's "
              f"{r['cella_keeper_pss']:.0f} KiB ({r['keepers']} keepers); `cella list --format json` {r['list']:.1f} ms; "
              f"a daemon killed with SIGKILL and started again answers with every guest re-adopted in "
-             f"{r['readopt']:.0f} ms ({r['running_after_restart']} running after the restarts).", "", END]
-    text = open(a.out).read() if os.path.exists(a.out) else ""
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    open(a.out, "w").write(text)
-    print(block)
+             f"{r['readopt']:.0f} ms ({r['running_after_restart']} running after the restarts).", ""]
+    write_section(a.out, BEGIN, END, lines)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Everything runs in a network namespace of its own (`cella-bench-net`, the daemon
 - scale: N guests launched one after another on one network, the time of each launch (growth from the
   first quarter to the last says whether it is linear), then every guest pings the gateway.
 """
+from benchcommon import med, quiet, sh, timed, write_section
 import argparse, concurrent.futures, json, os, random, shutil, signal, statistics, subprocess, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,22 +27,12 @@ BOX = "cella-bench-net"
 BARE = ["cella-bench-b1", "cella-bench-b2"]
 
 
-def sh(*args, check=True, **kw):
-    return subprocess.run(list(args), check=check, **kw)
 
 
-def quiet(*args, check=True, **kw):
-    return sh(*args, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
 
 
-def timed(f):
-    t = time.perf_counter()
-    f()
-    return (time.perf_counter() - t) * 1000
 
 
-def med(xs):
-    return statistics.median(xs)
 
 
 def in_box(*args):
@@ -190,7 +181,7 @@ def main():
 def write(a, r):
     uname = os.uname()
     extra = r["start"]["nic"] - r["start"]["plain"]
-    lines = [BEGIN, "## Networks (issue 10)", "",
+    lines = ["## Networks (issue 10)", "",
              f"Written by `Benchmarks/network.py` on {time.strftime('%Y-%m-%d')} ({uname.release}, "
              f"{os.cpu_count()} cores). Release builds; the daemon in a network namespace of its own.", "",
              "| measure | cella | baseline | ratio | goal |", "|---|---|---|---|---|",
@@ -204,15 +195,8 @@ def write(a, r):
              f"{r['launch_last'] / r['launch_first']:.2f} | linear: ~1 |",
              "",
              f"All {r['guests']} launches took {r['launch_total']:.1f} s; {r['reached']} of {r['guests']} guests "
-             f"pinged the gateway.", "", END]
-    text = open(a.out).read() if os.path.exists(a.out) else ""
-    block = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    open(a.out, "w").write(text)
-    print(block)
+             f"pinged the gateway.", ""]
+    write_section(a.out, BEGIN, END, lines)
 
 
 if __name__ == "__main__":

@@ -380,17 +380,11 @@ extension Manager {
   /// dnsmasq re-reads the name files as its unprivileged user: every directory above them must let
   /// others search it, or names would silently stop resolving at the first SIGHUP.
   private func checkDnsmasqReaches(_ dir: String) throws(HostError) {
-    var path = dir
-    while let slash = path.lastIndex(of: "/"), path != "/" {
-      path = slash == path.startIndex ? "/" : String(path[..<slash])
-      var st = stat()
-      if stat(path, &st) != 0 { throw HostError("stat", path: path, errno: errno) }
-      if st.st_mode & 0o001 == 0 {
-        throw HostError(
-          .permission,
-          "dnsmasq (user \(Dnsmasq.user)) cannot search \(path) (mode \(String(st.st_mode & 0o7777, radix: 8))) "
-            + "on the way to the network's name files; make it searchable (chmod o+x \(path))")
-      }
+    if let (path, mode) = try SearchablePath.firstClosed(above: dir) {
+      throw HostError(
+        .permission,
+        "dnsmasq (user \(Dnsmasq.user)) cannot search \(path) (mode \(String(mode, radix: 8))) "
+          + "on the way to the network's name files; make it searchable (chmod o+x \(path))")
     }
   }
 

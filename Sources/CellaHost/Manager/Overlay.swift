@@ -60,17 +60,11 @@ enum Overlay {
       throw HostError("give guest root search access to", path: paths.dir, errno: errno)
     }
     guard owner != 0 else { return }
-    var dir = paths.dir
-    while let slash = dir.lastIndex(of: "/"), dir != "/" {
-      dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
-      var st = stat()
-      if stat(dir, &st) != 0 { throw HostError("stat", path: dir, errno: errno) }
-      if st.st_mode & 0o001 == 0 {
-        throw HostError(
-          .permission,
-          "security.userns: guest root (host uid \(owner)) cannot search \(dir) (mode \(String(st.st_mode & 0o7777, radix: 8))) "
-            + "on the way to its root file system; make it searchable (chmod o+x \(dir))")
-      }
+    if let (dir, mode) = try SearchablePath.firstClosed(above: paths.dir) {
+      throw HostError(
+        .permission,
+        "security.userns: guest root (host uid \(owner)) cannot search \(dir) (mode \(String(mode, radix: 8))) "
+          + "on the way to its root file system; make it searchable (chmod o+x \(dir))")
     }
   }
 
