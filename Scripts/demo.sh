@@ -68,7 +68,7 @@ echo "from the host: GET http://$gateway:8080/"
 printf 'GET / HTTP/1.0\r\n\r\n' | in_host busybox nc "$gateway" 8080 | tail -n 1
 step "what the host sees: the bridge, the guests' veths and cella's nft tables"
 in_host ip -br link show
-in_host nft list table inet cella | head -n 24
+in_host nft list table inet cella
 step "cella exec demo-small -- ... (its own hostname, pid 1 and memory limit)"
 "$cella" exec demo-small -- sh -c 'echo "hostname $(hostname)"; ps; cat /sys/fs/cgroup/memory/memory.limit_in_bytes'
 step "cella logs demo-small (the console: busybox init and its shell)"
