@@ -46,6 +46,8 @@ let package = Package(
     // Bridges, veths, taps, namespaces, addresses and routes over rtnetlink; IPAM; nftables rule sets
     // (issue 10). Knows nothing of guests.
     .target(name: "CellaNet", dependencies: ["CellaErrors", "CellaSys", "CShims"]),
+    // QEMU's command line from a VM description, QMP, the accelerator probe; knows nothing of the store.
+    .target(name: "CellaVM", dependencies: ["CellaErrors", "CellaSys", "CShims"]),
     // The manager's wire model: requests, answers, error envelope, stream frames, paths (no I/O).
     .target(name: "CellaAPI", dependencies: ["CellaErrors"]),
     // Guests, images, profiles, config keys, the store, keepers, supervision: what the daemon does.
@@ -89,6 +91,7 @@ let package = Package(
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
     .testTarget(name: "CellaNetTests", dependencies: ["CellaNet", "CellaSys"]),
+    .testTarget(name: "CellaVMTests", dependencies: ["CellaVM", "CellaSys"]),
     .testTarget(
       name: "CellaDaemonTests", dependencies: ["CellaDaemon", "CellaClient", "CellaAPI", "CellaErrors", "CellaSys"]),
     .testTarget(name: "CellaCgroupsTests", dependencies: ["CellaCgroups", "CellaOCI", "CellaSys"]),
