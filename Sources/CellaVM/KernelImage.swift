@@ -32,8 +32,7 @@ public enum KernelImage {
     var filter: (tool: String, args: [String])? {
       switch self {
       case .gzip: return ("gzip", ["-dc"])
-      // The kernel's build appends the 4-byte uncompressed size after an xz stream: not stream padding.
-      case .xz: return ("xz", ["-dc", "--single-stream"])
+      case .xz: return ("xz", ["-dc"])
       case .zstd: return ("zstd", ["-dcq"])
       case .lzma, .bzip2, .lz4: return nil
       }
