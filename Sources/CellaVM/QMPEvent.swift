@@ -57,4 +57,9 @@ public struct QMPStatus: Sendable, Equatable {
   public let state: QMPRunState
   /// Whether the vCPUs run.
   public let running: Bool
+
+  public init(state: QMPRunState, running: Bool) {
+    self.state = state
+    self.running = running
+  }
 }
