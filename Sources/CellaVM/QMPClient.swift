@@ -90,7 +90,8 @@ public final class QMPClient: Sendable {
   /// `cont`: resumes the vCPUs.
   public func cont(timeout: Double = 10) throws(VMError) { try execute("cont", timeout: timeout) }
 
-  /// `quit`: QEMU exits at once. QEMU closing the socket before its reply arrives counts as done.
+  /// `quit`: QEMU exits at once. QEMU closing the socket before its reply arrives (or before `quit` was
+  /// sent) counts as done.
   public func quit(timeout: Double = 10) throws(VMError) {
     try connection.withLock { (conn) throws(VMError) in
       _ = try conn.execute("quit", arguments: nil, timeout: timeout, closeMeansDone: true)
@@ -174,6 +175,8 @@ struct QMPConnection: Sendable {
   )
     throws(VMError) -> QMPValue
   {
+    // For quit, a QEMU that has already closed its end has done what was asked.
+    if closeMeansDone && closedByPeer { return .object([:]) }
     if let broken { throw VMError(broken.kind, "QMP command '\(command)': \(broken.message)") }
     let id = "cella-\(nextID)"
     nextID += 1
@@ -182,7 +185,12 @@ struct QMPConnection: Sendable {
     var line: [UInt8] = []
     QMPValue.object(request).write(to: &line)
     line.append(UInt8(ascii: "\n"))
-    try send(line, command: command)
+    do {
+      try send(line, command: command)
+    } catch {
+      if closeMeansDone && closedByPeer { return .object([:]) }
+      throw error
+    }
     let deadline = monotonicSeconds() + timeout
     while true {
       let next: QMPValue?

@@ -171,6 +171,16 @@ final class QMPClientTests: XCTestCase {
     XCTAssertEqual(peer.finish(), [])
   }
 
+  func testQuitIsDoneWhenQEMUHasAlreadyClosedTheSocket() throws {
+    let (qmp, peer) = try session([.close])
+    XCTAssertEqual(peer.finish(), [])
+    usleep(50_000)
+    XCTAssertNoThrow(try qmp.quit())
+    // And after a failed command has seen the close.
+    XCTAssertNotNil(message { try qmp.stop() })
+    XCTAssertNoThrow(try qmp.quit())
+  }
+
   func testAFirstMessageThatIsNotAGreetingIsRefused() {
     let (client, peerFD) = qmpSocketPair()
     let peer = QMPScriptedPeer(fd: peerFD, script: [.send(#"{"hello": 1}"# + "\n"), .pause(0.2)])
