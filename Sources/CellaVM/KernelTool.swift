@@ -51,10 +51,12 @@ enum KernelTool {
     close(errPipe[1])
     errPipe[1] = -1
     if let input {
+      // Small enough for the pipe's buffer: the write never blocks, whatever the child does. Written
+      // while this process still holds the read end: a child that has already exited must not turn the
+      // write into a SIGPIPE, which would end the daemon (or the test process) itself.
+      _ = input.withUnsafeBytes { Glibc.write(inPipe[1], $0.baseAddress, min($0.count, 4096)) }
       close(inPipe[0])
       inPipe[0] = -1
-      // Small enough for the pipe's buffer: the write never blocks, whatever the child does.
-      _ = input.withUnsafeBytes { Glibc.write(inPipe[1], $0.baseAddress, min($0.count, 4096)) }
       close(inPipe[1])
       inPipe[1] = -1
     }

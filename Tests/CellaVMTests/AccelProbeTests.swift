@@ -8,8 +8,7 @@ final class AccelProbeTests: XCTestCase {
   private var dir = ""
 
   override func setUpWithError() throws {
-    var template = Array("/tmp/cella-vmtest-XXXXXX".utf8CString)
-    dir = String(cString: mkdtemp(&template))
+    dir = makeTestDirectory()
   }
 
   override func tearDownWithError() throws { try? FileIO.removeTree(dir) }
