@@ -40,7 +40,8 @@ final class QEMUAcceptsArgvTests: XCTestCase {
     let dir = try Self.scratch("microvm")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     // The keeper listens first; QEMU connects as it starts.
-    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let listener = socket(
+      AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
     defer { close(listener) }
     XCTAssertEqual(withSocketAddress(dir + "/console.sock") { bind(listener, $0, $1) }, 0)
     XCTAssertEqual(listen(listener, 1), 0)
@@ -49,6 +50,9 @@ final class QEMUAcceptsArgvTests: XCTestCase {
       boot: .kernel(path: kernel, initrd: nil, cmdline: "console=ttyS0"),
       serials: [.consoleSocket(path: dir + "/console.sock")], qmpSocket: dir + "/qmp.sock")
     try assertQEMUAccepts(vm, dir: dir, tscKHz: try HostTSC.kHz())
+    // Bounded: a QEMU that never connects (say, one told to listen instead) fails the test, never hangs it.
+    var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+    XCTAssertEqual(poll(&ready, 1, 5000), 1, "QEMU did not connect to the console socket within 5 s")
     let console = cella_accept4(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
     XCTAssertGreaterThanOrEqual(console, 0, "QEMU did not connect to the console socket")
     close(console)
@@ -59,9 +63,7 @@ final class QEMUAcceptsArgvTests: XCTestCase {
   /// A fresh directory for one test's sockets and disks; skips the test where QEMU is not installed.
   static func scratch(_ name: String) throws -> String {
     try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: qemu), "\(qemu) is not installed")
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cella-vmcmd-\(getpid())-\(name)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+    return makeTestDirectory()
   }
 
   /// Runs QEMU with the builder's argv and -S, checks it answers QMP in prelaunch, and quits it.
