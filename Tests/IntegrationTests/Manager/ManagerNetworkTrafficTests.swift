@@ -215,7 +215,7 @@ final class ManagerNetworkTrafficTests: NetBoxTestCase {
     for (users, message) in [([r, s], "guests \(r), \(s)"), ([s], "guest \(s)")] {
       let show = f.ok(["network", "show", "lan", "--format", "json"]).stdout
       let tables = [cellaTable("inet"), cellaTable("bridge")]
-      let links = hostLinks()
+      let links = hostLinkNames()
       let dnsmasq = dnsmasqs()
       let refused = f.cli(["network", "delete", "lan"])
       XCTAssertEqual(refused.status, 1, "\(refused)")
@@ -224,7 +224,7 @@ final class ManagerNetworkTrafficTests: NetBoxTestCase {
         "cella: network \"lan\" is used by \(message): remove their nic.N.network keys or delete them first\n")
       XCTAssertEqual(f.ok(["network", "show", "lan", "--format", "json"]).stdout, show, "\(users)")
       XCTAssertEqual([cellaTable("inet"), cellaTable("bridge")], tables, "\(users)")
-      XCTAssertEqual(hostLinks(), links, "\(users)")
+      XCTAssertEqual(hostLinkNames(), links, "\(users)")
       XCTAssertEqual(dnsmasqs(), dnsmasq, "\(users)")
       if users.contains(r) {
         XCTAssertTrue(pings(r, "10.210.9.1"))

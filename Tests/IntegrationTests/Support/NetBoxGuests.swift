@@ -32,6 +32,15 @@ extension NetBoxTestCase {
   /// `ip -o link show` in the box.
   func hostLinks() -> String { box.inHost(["/usr/sbin/ip", "-o", "link", "show"]).stdout }
 
+  /// The names of the box's links, sorted: what exists, without the carrier and state that the kernel
+  /// changes on its own (a bridge turns from NO-CARRIER to UP a moment after its first port does).
+  func hostLinkNames() -> [String] {
+    // `ip -o link` lines read "N: NAME[@PEER]: <FLAGS> …".
+    hostLinks().split(separator: "\n").compactMap { line in
+      line.split(separator: " ").dropFirst().first.map { String($0.dropLast().split(separator: "@")[0]) }
+    }.sorted()
+  }
+
   /// The IPAM file of `network`: one "ADDRESS GUEST/N" line per NIC.
   func addresses(_ network: String) -> String {
     let text =
