@@ -18,6 +18,15 @@ def timed(f):
     return (time.perf_counter() - t) * 1000
 
 
+PRODUCTS = ["cella-runtime", "cella", "cella-daemon", "cella-keeper", "cella-nic"]
+
+
+def build_release(root):
+    """The manager's programs, release, static Swift runtime, into root/.build/release."""
+    for product in PRODUCTS:
+        quiet("swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product, cwd=root)
+
+
 def med(xs):
     return statistics.median(xs)
 

@@ -12,7 +12,7 @@ Usage (root; Debian's lxc installed): Benchmarks/manager.py [--runs N] [--guests
 - `cella list --format json` with N guests, and a daemon restart (SIGKILL, start) until every guest is
   re-adopted and the API answers.
 """
-from benchcommon import med, quiet, sh, timed, write_section
+from benchcommon import build_release, med, quiet, sh, timed, write_section
 import argparse, json, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -130,8 +130,7 @@ def main():
     a = ap.parse_args()
     if shutil.which("lxc-start") is None:
         raise SystemExit("install lxc (apt-get install lxc)")
-    for product in ["cella-runtime", "cella", "cella-daemon", "cella-keeper", "cella-nic"]:
-        quiet("swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product, cwd=ROOT)
+    build_release(ROOT)
     work = tempfile.mkdtemp(prefix="cella-bench-")
     cella, lxc = Cella(work), Lxc(work)
     res = {}

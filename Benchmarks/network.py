@@ -17,7 +17,7 @@ Everything runs in a network namespace of its own (`cella-bench-net`, the daemon
 - scale: N guests launched one after another on one network, the time of each launch (growth from the
   first quarter to the last says whether it is linear), then every guest pings the gateway.
 """
-from benchcommon import med, quiet, sh, timed, write_section
+from benchcommon import build_release, med, quiet, sh, timed, write_section
 import argparse, concurrent.futures, json, os, random, shutil, signal, statistics, subprocess, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -109,8 +109,7 @@ def main():
     a = ap.parse_args()
     if shutil.which("iperf3") is None:
         raise SystemExit("install iperf3 (apt-get install iperf3)")
-    for product in ["cella-runtime", "cella", "cella-daemon", "cella-keeper", "cella-nic"]:
-        quiet("swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product, cwd=ROOT)
+    build_release(ROOT)
     work = tempfile.mkdtemp(prefix="cella-bench-")
     os.chmod(work, 0o711)  # the network's dnsmasq drops root and must reach its files in the state dir
     cella = Cella(work)

@@ -14,19 +14,17 @@ public struct NftApplier: Sendable {
   /// Words run before nft (tests: `ip netns exec NAME`, to act in a namespace of their own).
   public let prefix: [String]
 
-  /// Where nft is looked for when no path is given.
-  public static let searchPath = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-
-  /// An applier running `nft` (found in `searchPath` when nil), after `prefix` if given.
+  /// An applier running `nft` (found among the host tools when nil), after `prefix` if given.
   public init(nft: String? = nil, prefix: [String] = []) throws(NetError) {
     if let nft {
       self.nft = nft
-    } else if let found = Self.searchPath.map({ $0 + "/nft" }).first(where: { access($0, X_OK) == 0 }) {
+    } else if let found = Spawn.findTool("nft") {
       self.nft = found
     } else {
       throw NetError(
         .unsupported,
-        "nft not found in \(Self.searchPath.joined(separator: ", ")): install nftables (apt-get install nftables)")
+        "nft not found in \(Spawn.toolDirectories.joined(separator: ", ")): install nftables (apt-get install nftables)"
+      )
     }
     self.prefix = prefix
   }

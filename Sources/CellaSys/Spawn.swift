@@ -8,7 +8,15 @@ import Glibc
 public enum Spawn {
   /// The environment of the host tools the daemon runs (nft, dnsmasq): the system's binaries and the C
   /// locale, whose messages the one-line errors quote; nothing of the caller's environment.
-  public static let toolEnvironment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+  public static let toolEnvironment = ["PATH=" + toolDirectories.joined(separator: ":"), "LC_ALL=C"]
+
+  /// Where host tools are looked for, in order.
+  public static let toolDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+
+  /// The absolute path of the host tool `name` in `toolDirectories`, nil when it is not installed.
+  public static func findTool(_ name: String) -> String? {
+    toolDirectories.map { $0 + "/" + name }.first { access($0, X_OK) == 0 }
+  }
 
   /// Starts `path` with `argv` and `env`; the given fds become 0, 1 and 2 of the child. With `cwd` the
   /// child starts there, with `newSession` it leads a new session (no controlling terminal, out of the

@@ -14,16 +14,10 @@ enum KernelTool {
   }
 
   /// The environment every tool runs with: a fixed PATH, C locale, nothing of the caller's.
-  static let environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+  static var environment: [String] { Spawn.toolEnvironment }
 
   /// The absolute path of `name` in the usual directories, nil when it is not installed.
-  static func find(_ name: String) -> String? {
-    for dir in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-      let path = dir + "/" + name
-      if access(path, X_OK) == 0 { return path }
-    }
-    return nil
-  }
+  static func find(_ name: String) -> String? { Spawn.findTool(name) }
 
   /// Runs `path` with stdin and stdout on the given fds (stdin gets `input` first when given, through a
   /// pipe), kills and reaps it when `timeout` passes.

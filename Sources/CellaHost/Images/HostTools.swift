@@ -5,16 +5,10 @@ import Glibc
 /// The host programs images are made with, found in the usual directories, and how they are run.
 enum HostTools {
   /// The environment every tool runs with: a fixed PATH, C locale, nothing of the daemon's.
-  static let environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+  static var environment: [String] { Spawn.toolEnvironment }
 
   /// The absolute path of `name` in the usual directories, nil when it is not installed.
-  static func find(_ name: String) -> String? {
-    for dir in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-      let path = dir + "/" + name
-      if access(path, X_OK) == 0 { return path }
-    }
-    return nil
-  }
+  static func find(_ name: String) -> String? { Spawn.findTool(name) }
 
   /// Runs a tool to its end with stdin from /dev/null; returns its exit status and output (each kept to
   /// its last `keep` bytes). Never throws for a non-zero exit: the caller words that.
