@@ -55,6 +55,7 @@ let package = Package(
       name: "CellaHost",
       dependencies: [
         "CellaAPI", "CellaErrors", "CellaSys", "CShims", "CellaOCI", "CellaRuntimeCore", "CellaCgroups", "CellaNet",
+        "CellaVM",
         .product(name: "Yams", package: "Yams"),
       ]),
     // The REST server on the unix socket: routes every call to CellaHost, upgrades for streams.

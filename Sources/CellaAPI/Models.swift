@@ -27,6 +27,14 @@ public enum ExitReason: String, Codable, Sendable, CaseIterable {
   case stopped
   /// Its keeper died before it could record how the guest ended.
   case unknown
+  /// A VM's OS powered the machine off.
+  case guestShutdown = "guest-shutdown"
+  /// A VM's OS rebooted, which ends its run (`boot.restart` starts it again).
+  case guestReset = "guest-reset"
+  /// A VM's kernel panicked (reported through the pvpanic device).
+  case guestPanic = "guest-panic"
+  /// QEMU itself failed (see `message`: the last line it wrote).
+  case vmFailed = "vm-failed"
 }
 
 /// How a guest's last run ended.
@@ -39,7 +47,10 @@ public struct ExitInfo: Codable, Sendable, Equatable {
   public var reason: ExitReason
   /// When it ended (RFC 3339, UTC).
   public var time: String
-  public init(code: Int? = nil, signal: Int? = nil, reason: ExitReason, time: String) {
+  /// What the failed program said last (a VM's QEMU on its console), when it failed.
+  public var message: String?
+  public init(code: Int? = nil, signal: Int? = nil, reason: ExitReason, time: String, message: String? = nil) {
+    self.message = message
     self.code = code
     self.signal = signal
     self.reason = reason
@@ -110,12 +121,15 @@ public struct GuestInfo: Codable, Sendable, Equatable {
   public var error: String?
   /// Its NICs (`nic.N.*`); absent without any.
   public var nics: [GuestNICInfo]?
+  /// A running VM's accelerator: `kvm`, or `tcg: ` and why KVM is not used.
+  public var accelerator: String?
   public init(
     name: String, kind: GuestKind, status: GuestStatus, pid: Int?, image: String?, profiles: [String],
     config: [String: String], effectiveConfig: [String: String], command: [String]?, created: String,
     started: String?, usage: Usage?, lastExit: ExitInfo?, restartCount: Int, error: String?,
-    nics: [GuestNICInfo]? = nil
+    nics: [GuestNICInfo]? = nil, accelerator: String? = nil
   ) {
+    self.accelerator = accelerator
     self.name = name
     self.kind = kind
     self.status = status
@@ -138,7 +152,8 @@ public struct GuestInfo: Codable, Sendable, Equatable {
 /// `POST /1.0/guests`: create (and with `start`, launch) a guest.
 public struct CreateGuestRequest: Codable, Sendable, Equatable {
   public var name: String
-  public var image: String
+  /// The image its root comes from; a VM may boot `vm.kernel` or its `disk.*` instead.
+  public var image: String?
   public var kind: GuestKind?
   public var profiles: [String]?
   public var config: [String: String]?
@@ -147,7 +162,7 @@ public struct CreateGuestRequest: Codable, Sendable, Equatable {
   /// Start it once created (`cella launch`).
   public var start: Bool?
   public init(
-    name: String, image: String, kind: GuestKind? = nil, profiles: [String]? = nil, config: [String: String]? = nil,
+    name: String, image: String?, kind: GuestKind? = nil, profiles: [String]? = nil, config: [String: String]? = nil,
     command: [String]? = nil, start: Bool? = nil
   ) {
     self.name = name

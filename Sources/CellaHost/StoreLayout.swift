@@ -26,6 +26,9 @@ public struct StoreLayout: Sendable, Equatable {
   public var portsLock: String { root + "/ports.lock" }
   /// Present while net.ipv4.ip_forward is on because cella turned it on (it is turned off with the last network).
   public var forwardingMark: String { root + "/ip_forward.cella" }
+  /// What VM guests share: the accelerator probe's verdict, kernels, initramfs images.
+  public var vmCache: String { root + "/vm" }
+  public var accelVerdict: String { vmCache + "/accel" }
 
   public func image(_ name: String) -> String { images + "/" + name }
   public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }
@@ -66,6 +69,13 @@ public struct GuestPaths: Sendable, Equatable {
   /// A guest with NICs: its /etc/resolv.conf and /etc/hosts (bound read-only).
   public var resolvConf: String { dir + "/resolv.conf" }
   public var hosts: String { dir + "/hosts" }
+  /// A VM guest's runtime directory, its jail's /run/cella: QMP and agent sockets, its disk overlay, its initrd.
+  public var vm: String { dir + "/vm" }
+  /// A VM guest's jail root: mount points and the /usr links, nothing else.
+  public var jail: String { dir + "/jail" }
+  public var qmpSocket: String { vm + "/qmp.sock" }
+  /// The keeper's QMP event socket QEMU connects to, relative to `dir` (the keeper's cwd).
+  public static let vmEventsSocket = "vm/events.sock"
 }
 
 /// The files of one network's directory.

@@ -21,9 +21,10 @@ public enum Spawn {
   /// Starts `path` with `argv` and `env`; the given fds become 0, 1 and 2 of the child. With `cwd` the
   /// child starts there, with `newSession` it leads a new session (no controlling terminal, out of the
   /// caller's process group), and with `closeOthers` it inherits no fd but those three, close-on-exec or not.
+  /// The fds in `passing` become the child's 3, 4, … in that order (a VM's taps reach QEMU this way).
   public static func start(
     path: String, argv: [String], env: [String], stdin: Int32, stdout: Int32, stderr: Int32, cwd: String? = nil,
-    newSession: Bool = false, closeOthers: Bool = false
+    newSession: Bool = false, closeOthers: Bool = false, passing: [Int32] = []
   ) throws(SysError) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -31,9 +32,18 @@ public enum Spawn {
     posix_spawn_file_actions_adddup2(&actions, stdin, 0)
     posix_spawn_file_actions_adddup2(&actions, stdout, 1)
     posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+    // Copies above the targets first, so no dup2 overwrites a source that another one still needs.
+    var copies: [Int32] = []
+    defer { copies.forEach { _ = close($0) } }
+    for fd in passing {
+      let copy = cella_fcntl(fd, F_DUPFD_CLOEXEC, 3 + Int32(passing.count))
+      if copy < 0 { throw SysError("dup", path: "fd \(fd) for \(path)", errno: errno) }
+      copies.append(copy)
+    }
+    for (i, copy) in copies.enumerated() { posix_spawn_file_actions_adddup2(&actions, copy, 3 + Int32(i)) }
     // These return the error number instead of setting errno.
     if closeOthers {
-      let rc = cella_spawn_addclosefrom(&actions, 3)
+      let rc = cella_spawn_addclosefrom(&actions, 3 + Int32(passing.count))
       if rc != 0 { throw SysError("posix_spawn_file_actions_addclosefrom_np", path: path, errno: rc) }
     }
     if let cwd {

@@ -22,6 +22,13 @@ public enum QEMUCommand {
     a += ["-rtc", "base=\(vm.clock.rawValue)"]
     a += ["-chardev", QEMUOption.join("socket", ["id": "qmp", "path": vm.qmpSocket, "server": "on", "wait": "off"])]
     a += ["-mon", "chardev=qmp,mode=control"]
+    if let events = vm.eventsSocket {
+      a += ["-chardev", QEMUOption.join("socket", ["id": "events", "path": events, "server": "off"])]
+      a += ["-mon", "chardev=events,mode=control"]
+    }
+    // A panic ends the run as a shutdown whose reason says so (the keeper records it).
+    a += ["-action", "panic=shutdown"]
+    a += ["-device", "pvpanic"]
     switch vm.boot {
     case .kernel(let kernel, let initrd, let cmdline):
       // -kernel, -initrd and -append take their argument whole: nothing to escape.
@@ -33,8 +40,14 @@ public enum QEMUCommand {
     }
     let bus = vm.machine == .microvm ? "device" : "pci"
     for (i, disk) in vm.disks.enumerated() {
+      var file = disk.path
+      if let fd = disk.fd {
+        // Opened outside the jail: QEMU takes it from fd set `fd` rather than opening a host path.
+        a += ["-add-fd", "fd=\(fd),set=\(fd)"]
+        file = "/dev/fdset/\(fd)"
+      }
       var drive = QEMUOption.join(
-        "if=none", ["id": "disk\(i)", "file": disk.path, "format": disk.format.rawValue])
+        "if=none", ["id": "disk\(i)", "file": file, "format": disk.format.rawValue])
       if disk.readOnly { drive += ",readonly=on" }
       if disk.volatile { drive += ",snapshot=on" }
       var device = "virtio-blk-\(bus),drive=disk\(i)"
@@ -58,6 +71,9 @@ public enum QEMUCommand {
         a += ["-chardev", QEMUOption.join("socket", ["id": id, "path": path])]
       case .consoleFD(let fd):
         a += ["-chardev", "socket,id=\(id),fd=\(fd)"]
+      case .stdio:
+        // signal=off: Ctrl-C on the console reaches the guest instead of ending QEMU.
+        a += ["-chardev", "stdio,id=\(id),signal=off"]
       case .hostFD(let fd):
         // The device was opened read-write outside the jail; QEMU opens it through its fd set.
         a += ["-add-fd", "fd=\(fd),set=\(fd)", "-chardev", "serial,id=\(id),path=/dev/fdset/\(fd)"]
@@ -69,11 +85,11 @@ public enum QEMUCommand {
 
   /// The fds the QEMU process must inherit, in ascending order.
   public static func inheritedFDs(_ vm: VMDescription) -> [Int32] {
-    var fds = vm.nics.map(\.tapFD)
+    var fds = vm.nics.map(\.tapFD) + vm.disks.compactMap(\.fd)
     for serial in vm.serials {
       switch serial {
       case .consoleFD(let fd), .hostFD(let fd): fds.append(fd)
-      case .none, .consoleSocket: break
+      case .none, .consoleSocket, .stdio: break
       }
     }
     return fds.sorted()

@@ -33,8 +33,11 @@ public struct VMDisk: Sendable, Equatable {
   public var readOnly: Bool
   /// Writes are discarded when the VM stops (QEMU's `snapshot=on` for this drive).
   public var volatile: Bool
+  /// The file opened by cella and passed in (QEMU opens it through its fd set); nil: QEMU opens `path`.
+  public var fd: Int32?
 
-  public init(path: String, format: VMDiskFormat, readOnly: Bool = false, volatile: Bool = false) {
+  public init(path: String, format: VMDiskFormat, readOnly: Bool = false, volatile: Bool = false, fd: Int32? = nil) {
+    self.fd = fd
     self.path = path
     self.format = format
     self.readOnly = readOnly
@@ -59,6 +62,8 @@ public enum VMSerial: Sendable, Equatable {
   case none
   /// The guest console on a unix socket the keeper listens on (QEMU connects at start, so no output is lost).
   case consoleSocket(path: String)
+  /// The guest console on QEMU's stdin and stdout: the keeper's pty, when QEMU is a jailed guest process.
+  case stdio
   /// The guest console on an already connected socket fd the keeper holds the other end of.
   case consoleFD(Int32)
   /// A host serial device opened read-write by cella and passed as an fd.
@@ -81,12 +86,16 @@ public struct VMDescription: Sendable, Equatable {
   public var clock: VMClock
   /// The unix socket QEMU listens on for QMP.
   public var qmpSocket: String
+  /// A unix socket QEMU connects to at start with a second QMP monitor, whose events tell how the guest
+  /// ended (the keeper listens there); nil for none.
+  public var eventsSocket: String?
 
   public init(
     machine: VMMachine, accelerator: VMAccelerator, cpu: String? = nil, vcpus: Int = 1, memoryMiB: Int,
     boot: VMBoot, disks: [VMDisk] = [], nics: [VMNIC] = [], serials: [VMSerial] = [], clock: VMClock = .utc,
-    qmpSocket: String
+    qmpSocket: String, eventsSocket: String? = nil
   ) {
+    self.eventsSocket = eventsSocket
     self.machine = machine
     self.accelerator = accelerator
     self.cpu = cpu
@@ -109,4 +118,9 @@ extension RawRepresentable where Self: CaseIterable, RawValue == String {
     let known = allCases.map(\.rawValue).joined(separator: ", ")
     throw VMError(.invalidArgument, "\(field): \(String(reflecting: word)) is not one of \(known)")
   }
+}
+
+/// `vm.accel` as configured: `auto` is resolved by `AccelProbe` at start.
+public enum VMAccelSetting: String, CaseIterable, Sendable, Equatable {
+  case auto, kvm, tcg
 }

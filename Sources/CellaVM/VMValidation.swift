@@ -8,31 +8,22 @@ extension VMDescription {
     guard (1...VMLimits.maxVCPUs).contains(vcpus) else {
       throw VMError(.invalidArgument, "limits.cpu: \(vcpus) vCPUs is outside 1…\(VMLimits.maxVCPUs)")
     }
-    if let cpu {
-      let allowed = cpu.utf8.allSatisfy { c in
-        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x2e
-          || c == 0x5f
-      }
-      guard !cpu.isEmpty, allowed else {
-        throw VMError(
-          .invalidArgument,
-          "vm.cpu: \(String(reflecting: cpu)) is not a CPU model name (letters, digits, '-', '_', '.')")
-      }
-    }
+    if let cpu, let problem = Self.cpuModelProblem(cpu) { throw VMError(.invalidArgument, "vm.cpu: \(problem)") }
     try validatePath(qmpSocket, field: "QMP socket", socket: true)
+    if let eventsSocket { try validatePath(eventsSocket, field: "QMP event socket", socket: true) }
     try validateBoot()
-    for (i, disk) in disks.enumerated() {
-      try validatePath(disk.path, field: "disk.\(i).source")
-      if disk.readOnly && disk.volatile {
-        throw VMError(
-          .invalidArgument, "disk.\(i): readonly and volatile together; choose one (volatile already discards writes)")
-      }
-    }
     var fds: [Int32: String] = [:]
     func claim(_ fd: Int32, _ field: String) throws(VMError) {
       guard fd >= 3 else { throw VMError(.invalidArgument, "\(field): fd \(fd) is not a passed fd (0-2 are stdio)") }
       if let other = fds[fd] { throw VMError(.invalidArgument, "\(field): fd \(fd) is already \(other)") }
       fds[fd] = field
+    }
+    for (i, disk) in disks.enumerated() {
+      if let fd = disk.fd { try claim(fd, "disk.\(i)") } else { try validatePath(disk.path, field: "disk.\(i).source") }
+      if disk.readOnly && disk.volatile {
+        throw VMError(
+          .invalidArgument, "disk.\(i): readonly and volatile together; choose one (volatile already discards writes)")
+      }
     }
     var macs: [String: Int] = [:]
     for (i, nic) in nics.enumerated() {
@@ -49,12 +40,25 @@ extension VMDescription {
     }
     for (i, serial) in serials.enumerated() {
       switch serial {
-      case .none: break
+      case .none, .stdio: break
       case .consoleSocket(let path): try validatePath(path, field: "serial.\(i)", socket: true)
       case .consoleFD(let fd): try claim(fd, "serial.\(i)")
       case .hostFD(let fd): try claim(fd, "serial.\(i)")
       }
     }
+  }
+
+  /// Why `text` is not a QEMU CPU model with optional features (`max`, `Haswell,-hle,+x2apic`): letters,
+  /// digits and `-_.+=,` only, which keep it within its one `-cpu` argument.
+  public static func cpuModelProblem(_ text: String) -> String? {
+    let allowed = text.utf8.allSatisfy { c in
+      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x2e
+        || c == 0x5f || c == 0x2b || c == 0x3d || c == 0x2c
+    }
+    guard !text.isEmpty, text.utf8.count <= 256, allowed, text.first != "," else {
+      return "\(String(reflecting: text)) is not a QEMU CPU model (letters, digits and -_.+=, only)"
+    }
+    return nil
   }
 
   private func validateBoot() throws(VMError) {

@@ -20,6 +20,8 @@ final class Keeper {
   /// Init's pid is known (orphans reaped from now on are not recorded).
   private var launched = false
   private var statuses: [(pid: pid_t, status: Int32)] = []
+  /// A VM guest's event monitor (nil for containers).
+  private var vmEvents: VMEvents?
 
   init(options: Options) {
     self.options = options
@@ -79,6 +81,8 @@ final class Keeper {
     signals = cella_signalfd(&mask)
     if signals < 0 { throw KeeperError("signalfd: \(describe(errno))") }
     let listener = try Sockets.listen(Files.socket)
+    // Listening before QEMU starts: it connects as it starts, and fails to start when nobody listens.
+    if !options.vmEvents.isEmpty { vmEvents = try VMEvents(listening: options.vmEvents) }
     let initPID = try launch()
     return (listener, initPID)
   }
@@ -90,11 +94,15 @@ final class Keeper {
   private func launch() throws(KeeperError) -> pid_t {
     consoleListener = try Sockets.listen(Files.consoleSocket)
     unlink(Files.initPID)
-    let run = try runtime([
-      "run", "--detach", "--bundle", options.bundle, "--console-socket", Files.consoleSocket, "--pid-file",
-      Files.initPID, options.id,
-    ])
+    let preserved = (0..<options.preserveFDs).map { 3 + Int32($0) }
+    let run = try runtime(
+      [
+        "run", "--detach", "--bundle", options.bundle, "--console-socket", Files.consoleSocket, "--pid-file",
+        Files.initPID,
+      ] + (preserved.isEmpty ? [] : ["--preserve-fds", String(preserved.count)]) + [options.id], passing: preserved)
     let status = wait(for: run)
+    // They are the guest's now; the keeper holding them would keep a tap alive past its VM.
+    preserved.forEach { _ = close($0) }
     // The runtime sends the master before it returns, so it is queued on the listener by now.
     if status == 0 && master < 0 && Sockets.readable(consoleListener, within: 1000) { takeMaster() }
     close(consoleListener)
@@ -132,12 +140,13 @@ final class Keeper {
 
   /// Spawns `RUNTIME --root R --log runtime.log --log-format json ARGS` with stdin /dev/null, stdout
   /// and stderr on keeper.log, and no other fd.
-  private func runtime(_ arguments: [String]) throws(KeeperError) -> pid_t {
+  private func runtime(_ arguments: [String], passing: [Int32] = []) throws(KeeperError) -> pid_t {
     let argv =
       [options.runtime, "--root", options.root, "--log", Files.runtimeLog, "--log-format", "json"] + arguments
     do {
       let pid = try Spawn.start(
-        path: options.runtime, argv: argv, env: environment, stdin: devNull, stdout: 2, stderr: 2, closeOthers: true)
+        path: options.runtime, argv: argv, env: environment, stdin: devNull, stdout: 2, stderr: 2, closeOthers: true,
+        passing: passing)
       watched.append(pid)
       return pid
     } catch {
@@ -245,6 +254,11 @@ final class Keeper {
         pollfd(
           fd: masterOpen ? master : -1, events: Int16(POLLIN) | (toGuest.isEmpty ? 0 : Int16(POLLOUT)), revents: 0),
       ]
+      let eventsIndex = fds.count
+      if let events = vmEvents, events.isOpen {
+        fds.append(pollfd(fd: events.pollFD, events: Int16(POLLIN), revents: 0))
+      }
+      let clientsStart = fds.count
       let takeInput = toGuest.count < maxToGuest
       // What the loop below walks: broadcasting may drop clients from `clients` meanwhile.
       let polled = clients
@@ -259,7 +273,7 @@ final class Keeper {
       if fds[2].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readConsole() }
       var dropped: [Int32] = []
       for (i, c) in polled.enumerated() {
-        let revents = fds[3 + i].revents
+        let revents = fds[clientsStart + i].revents
         if revents == 0 { continue }
         if revents & Int16(POLLOUT) != 0 && !c.flush() {
           dropped.append(c.fd)
@@ -280,6 +294,7 @@ final class Keeper {
         }
       }
       if !dropped.isEmpty { clients.removeAll { dropped.contains($0.fd) } }
+      if clientsStart > eventsIndex && fds[eventsIndex].revents != 0 { vmEvents?.service() }
       if !toGuest.isEmpty && masterOpen {
         let n = toGuest.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
         if n > 0 {
@@ -297,6 +312,10 @@ final class Keeper {
       }
     }
     readConsole()
+    // QEMU wrote its last events before it exited: they are in the socket already.
+    if vmEvents?.isOpen == true && vmEvents!.pollFD >= 0 && Sockets.readable(vmEvents!.pollFD, within: 0) {
+      vmEvents!.service()
+    }
     let record = exitRecord(initStatus!)
     do {
       try FileIO.writeAtomically(directory: ".", name: Files.exit, Array(record.utf8), mode: 0o644)
@@ -319,10 +338,12 @@ final class Keeper {
     exit(0)
   }
 
-  /// exit.json: `{"code":N,"time":"…"}` or `{"signal":N,"time":"…"}`.
+  /// exit.json: `{"code":N,"time":"…"}` or `{"signal":N,"time":"…"}`, with a VM's `"event":"guest-reset"`
+  /// (QEMU's shutdown reason; VMEvents keeps it to a word).
   private func exitRecord(_ status: Int32) -> String {
     let field =
       cella_wifsignaled(status) != 0 ? "\"signal\":\(cella_wtermsig(status))" : "\"code\":\(cella_wexitstatus(status))"
-    return "{\(field),\"time\":\"\(rfc3339Now(nanoseconds: false))\"}"
+    let event = vmEvents?.reason.map { ",\"event\":\"\($0)\"" } ?? ""
+    return "{\(field)\(event),\"time\":\"\(rfc3339Now(nanoseconds: false))\"}"
   }
 }

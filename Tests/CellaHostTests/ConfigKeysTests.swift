@@ -250,7 +250,7 @@ final class ConfigKeysTests: XCTestCase {
       XCTAssertFalse(key.doc.isEmpty, key.name)
       XCTAssertFalse(key.type.isEmpty, key.name)
       let instance = key.name.replacingOccurrences(of: "<NAME>", with: "x").replacingOccurrences(of: "<N>", with: "0")
-      if let d = key.defaultValue { XCTAssertNil(message(instance, d)) }
+      if let d = key.defaultValue { XCTAssertNil(message(instance, d, kind: key.kinds.first), key.name) }
     }
   }
 }

@@ -17,12 +17,15 @@ public struct ConfigKey: Sendable {
   let nameProblem: (@Sendable (String) -> String?)?
   /// Why a value is not valid (the text after `KEY: `), nil when it is.
   let valueProblem: @Sendable (String) -> String?
+  /// The check of a VM guest's value, where it differs (a disk's source is an image file, not a directory).
+  let vmValueProblem: (@Sendable (String) -> String?)?
 
   init(
     _ name: String, _ type: String, kinds: Set<GuestKind> = [.container, .vm], default defaultValue: String? = nil,
     doc: String, name nameProblem: (@Sendable (String) -> String?)? = nil,
-    check valueProblem: @escaping @Sendable (String) -> String?
+    check valueProblem: @escaping @Sendable (String) -> String?, vmCheck: (@Sendable (String) -> String?)? = nil
   ) {
+    self.vmValueProblem = vmCheck
     self.name = name
     self.type = type
     self.kinds = kinds
@@ -30,6 +33,18 @@ public struct ConfigKey: Sendable {
     self.doc = doc
     self.nameProblem = nameProblem
     self.valueProblem = valueProblem
+  }
+
+  /// Why `value` is not valid for a guest of `kind` (nil: a profile, valid when either kind takes it).
+  func problem(_ value: String, kind: GuestKind?) -> String? {
+    guard let vmValueProblem else { return valueProblem(value) }
+    switch kind {
+    case .container: return valueProblem(value)
+    case .vm: return vmValueProblem(value)
+    case nil:
+      guard let first = valueProblem(value) else { return nil }
+      return vmValueProblem(value) == nil ? nil : first
+    }
   }
 
   /// Whether `name` has a `<…>` part.

@@ -1,5 +1,6 @@
 import CellaAPI
 import CellaNet
+import CellaVM
 
 /// The config keys of guests and profiles: the one table of them, and their validation.
 public enum ConfigKeys {
@@ -63,18 +64,24 @@ public enum ConfigKeys {
       doc: "Run the guest in a user namespace: its root is a host uid range of its own",
       check: { bool($0) }),
     ConfigKey(
-      "disk.<NAME>.source", "host-directory", doc: "Host directory bound into the guest as disk NAME",
-      name: diskName, check: { ConfigValues.hostDirectoryProblem($0) }),
+      "disk.<NAME>.source", "host-path",
+      doc: "A container's host directory bound in as disk NAME; a VM's disk image file (raw or qcow2)",
+      name: diskName, check: { ConfigValues.hostDirectoryProblem($0) }, vmCheck: { ConfigValues.hostFileProblem($0) }),
     ConfigKey(
-      "disk.<NAME>.path", "guest-path", doc: "Where disk NAME appears in the guest (an absolute path)",
-      name: diskName, check: { ConfigValues.guestPathProblem($0) }),
+      "disk.<NAME>.path", "guest-path", kinds: [.container],
+      doc: "Where disk NAME appears in the guest (an absolute path)", name: diskName,
+      check: { ConfigValues.guestPathProblem($0) }),
     ConfigKey(
-      "disk.<NAME>.readonly", "bool", default: "false", doc: "Bind disk NAME read-only", name: diskName,
+      "disk.<NAME>.readonly", "bool", default: "false", doc: "Disk NAME is read-only", name: diskName,
       check: { bool($0) }),
     ConfigKey(
       "disk.<NAME>.shift", "bool", kinds: [.container], default: "false",
       doc: "With security.userns: idmap disk NAME, so guest root owns (and writes as) what host root owns there",
       name: diskName, check: { bool($0) }),
+    ConfigKey(
+      "disk.<NAME>.volatile", "bool", kinds: [.vm], default: "false",
+      doc: "A VM's writes to disk NAME are discarded when it stops (QEMU's snapshot mode)", name: diskName,
+      check: { bool($0) }),
     ConfigKey(
       "nic.<N>.network", "network", doc: "The cella network NIC N (0 to 15) joins; the guest sees it as ethN",
       name: nicIndex, check: { name in nameProblem(name, as: "network") }),
@@ -96,9 +103,52 @@ public enum ConfigKeys {
         } catch { return String(error.message.drop(while: { $0 == " " })) }
       }),
     ConfigKey(
+      "vm.machine", "machine", kinds: [.vm],
+      doc: "QEMU machine: microvm (default for kernel boots), q35 (default for disk boots) or pc (legacy OSes)",
+      check: { word($0, VMMachine.self) }),
+    ConfigKey(
+      "vm.accel", "accelerator", kinds: [.vm], default: "auto",
+      doc: "auto (KVM where a probe shows it works, else TCG), kvm (refused where unusable) or tcg",
+      check: { word($0, VMAccelSetting.self) }),
+    ConfigKey(
+      "vm.cpu", "cpu-model", kinds: [.vm], doc: "QEMU CPU model with features (e.g. max, Haswell,-hle); default QEMU's",
+      check: { VMDescription.cpuModelProblem($0) }),
+    ConfigKey(
+      "vm.kernel", "host-file", kinds: [.vm], doc: "Kernel booted directly (bzImage or vmlinux with a PVH entry)",
+      check: { ConfigValues.hostFileProblem($0) }),
+    ConfigKey(
+      "vm.initrd", "host-file", kinds: [.vm], doc: "Initramfs for vm.kernel",
+      check: { ConfigValues.hostFileProblem($0) }),
+    ConfigKey(
+      "vm.cmdline", "string", kinds: [.vm], doc: "Kernel command line for vm.kernel (console=ttyS0 is added)",
+      check: { $0.utf8.count > VMLimits.maxCmdlineBytes ? "longer than \(VMLimits.maxCmdlineBytes) bytes" : nil }),
+    ConfigKey(
+      "clock", "clock", kinds: [.vm], default: "utc", doc: "What a VM's real-time clock counts: utc or localtime",
+      check: { word($0, VMClock.self) }),
+    ConfigKey(
+      "serial.<N>", "serial", kinds: [.vm],
+      doc: "VM serial port N (0 to 3): console (the guest console; serial.0's default), host:/dev/PATH or none",
+      name: serialIndex, check: { ConfigValues.serialProblem($0) }),
+    ConfigKey(
       "console.buffer", "size", default: "1MiB", doc: "Console history kept per guest (console.log), 4KiB to 64MiB",
       check: { size($0, consoleBuffer) }),
   ]
+
+  /// Why `text` is not one of `T`'s words.
+  private static func word<T: RawRepresentable & CaseIterable>(_ text: String, _: T.Type) -> String?
+  where T.RawValue == String {
+    T(rawValue: text) == nil ? "\(q(text)) is not \(T.allCases.map(\.rawValue).joined(separator: ", "))" : nil
+  }
+
+  /// The VM serial ports: `serial.0` (ttyS0) to `serial.3`.
+  public static let serialIndices = 0...3
+
+  private static let serialIndex: @Sendable (String) -> String? = { text in
+    guard let n = Int(text), serialIndices.contains(n), String(n) == text else {
+      return "\(q(text)) is not a serial port from \(serialIndices.lowerBound) to \(serialIndices.upperBound)"
+    }
+    return nil
+  }
 
   /// The sizes `console.buffer` may take.
   public static let consoleBuffer: ClosedRange<UInt64> = 4 << 10...64 << 20
@@ -126,7 +176,7 @@ public enum ConfigKeys {
       let kinds = row.kinds.map(\.rawValue).sorted().joined(separator: ", ")
       throw HostError(.invalidArgument, "\(key): applies to \(kinds) guests, not \(kind.rawValue)")
     }
-    if let problem = row.valueProblem(value) { throw HostError(.invalidArgument, "\(key): \(problem)") }
+    if let problem = row.problem(value, kind: kind) { throw HostError(.invalidArgument, "\(key): \(problem)") }
   }
 
   /// Checks every key of a map (in sorted order, so the first problem is always the same one), then
@@ -134,7 +184,7 @@ public enum ConfigKeys {
   /// network, no two NICs share a static address or MAC.
   public static func validate(_ config: [String: String], kind: GuestKind? = .container) throws(HostError) {
     for key in config.keys.sorted() { try validate(key: key, value: config[key]!, kind: kind) }
-    _ = try disks(of: config)
+    _ = try disks(of: config, kind: kind ?? .container)
     _ = try nics(of: config)
   }
 
@@ -176,7 +226,7 @@ public enum ConfigKeys {
   }
 
   /// The disks of an already key-checked map, sorted by name; the cross-key rules throw here.
-  public static func disks(of config: [String: String]) throws(HostError) -> [GuestDisk] {
+  public static func disks(of config: [String: String], kind: GuestKind = .container) throws(HostError) -> [GuestDisk] {
     var names = Set<String>()
     for key in config.keys where key.hasPrefix("disk.") {
       for row in all where row.name.hasPrefix("disk.") {
@@ -186,6 +236,15 @@ public enum ConfigKeys {
     var disks: [GuestDisk] = []
     var byPath: [String: String] = [:]
     for name in names.sorted() {
+      if kind == .vm {
+        guard let source = config["disk.\(name).source"] else {
+          throw HostError(.invalidArgument, "disk.\(name).source: missing; disk \(q(name)) needs an image file")
+        }
+        let readonly = config["disk.\(name).readonly"].flatMap(ConfigValues.bool) ?? false
+        let volatile = config["disk.\(name).volatile"].flatMap(ConfigValues.bool) ?? false
+        disks.append(GuestDisk(name: name, source: source, path: "", readonly: readonly, volatile: volatile))
+        continue
+      }
       guard let source = config["disk.\(name).source"] else {
         throw HostError(.invalidArgument, "disk.\(name).source: missing; disk \(q(name)) needs a source and a path")
       }

@@ -55,8 +55,11 @@ public struct GuestDisk: Sendable, Equatable {
   public var readonly: Bool
   /// Idmapped onto a userns guest's host ids (`disk.NAME.shift`).
   public var shift: Bool
+  /// A VM's writes are discarded when it stops (`disk.NAME.volatile`).
+  public var volatile: Bool = false
 
-  public init(name: String, source: String, path: String, readonly: Bool, shift: Bool = false) {
+  public init(name: String, source: String, path: String, readonly: Bool, shift: Bool = false, volatile: Bool = false) {
+    self.volatile = volatile
     self.name = name
     self.source = source
     self.path = path

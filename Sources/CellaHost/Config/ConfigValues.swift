@@ -88,6 +88,40 @@ public enum ConfigValues {
     return nil
   }
 
+  /// Why `path` is not an existing regular file given as a clean absolute path (a VM's kernel or disk).
+  public static func hostFileProblem(_ path: String) -> String? {
+    guard cleanAbsolutePath(path) != nil else { return "\(quote(path)) is not a clean absolute path" }
+    var st = stat()
+    guard stat(path, &st) == 0 else { return "\(quote(path)): \(ErrorText.errno(errno))" }
+    guard (st.st_mode & S_IFMT) == S_IFREG else { return "\(quote(path)) is not a regular file" }
+    return nil
+  }
+
+  /// A `serial.N` value: the guest console, a host serial device, or nothing.
+  public enum Serial: Sendable, Equatable {
+    case console
+    case host(String)
+    case none
+  }
+
+  /// Parses `console`, `none` or `host:/dev/PATH`.
+  public static func serial(_ text: String) -> Serial? {
+    switch text {
+    case "console": return .console
+    case "none": return Serial.none
+    default:
+      guard text.hasPrefix("host:") else { return nil }
+      let path = String(text.dropFirst(5))
+      guard let clean = cleanAbsolutePath(path), clean.hasPrefix("/dev/") else { return nil }
+      return .host(clean)
+    }
+  }
+
+  /// Why `text` is not a `serial.N` value.
+  public static func serialProblem(_ text: String) -> String? {
+    serial(text) == nil ? "\(quote(text)) is not console, none or host:/dev/PATH" : nil
+  }
+
   /// Guest paths a disk may not cover: the runtime mounts its own filesystems there.
   public static let reservedGuestPaths = ["/proc", "/sys", "/dev"]
 

@@ -1,4 +1,5 @@
 import CellaAPI
+import CellaVM
 
 /// A guest's keys in effect, typed for the spec and the supervisor; unset keys read as their defaults.
 public struct EffectiveConfig: Sendable, Equatable {
@@ -40,6 +41,8 @@ public struct EffectiveConfig: Sendable, Equatable {
   public let nics: [GuestNIC]
   /// `console.buffer` in bytes.
   public let consoleBuffer: UInt64
+  /// A VM's own keys (nil for containers).
+  public let vm: VMConfig?
 
   /// Validates `values` (every key and the cross-key rules, for `kind`) and reads them.
   public init(_ values: [String: String], kind: GuestKind = .container) throws(HostError) {
@@ -66,9 +69,10 @@ public struct EffectiveConfig: Sendable, Equatable {
     stopSignal = value("boot.stop.signal").flatMap(ConfigValues.signal)
     securityProfile = SecurityProfile(value("security.profile") ?? "default")
     userns = value("security.userns").flatMap(ConfigValues.bool) ?? false
-    disks = try ConfigKeys.disks(of: values)
+    disks = try ConfigKeys.disks(of: values, kind: kind)
     nics = try ConfigKeys.nics(of: values)
     consoleBuffer = value("console.buffer").flatMap(ByteSize.parse) ?? ConfigKeys.consoleBuffer.lowerBound
+    vm = kind == .vm ? VMConfig(values, value) : nil
   }
 
   /// The merge of the layers (`ConfigLayers.effective`), validated and read.
@@ -76,5 +80,37 @@ public struct EffectiveConfig: Sendable, Equatable {
     default base: [String: String], profiles: [[String: String]], own: [String: String], kind: GuestKind = .container
   ) throws(HostError) {
     try self.init(ConfigLayers.effective(default: base, profiles: profiles, own: own), kind: kind)
+  }
+}
+
+/// The keys only VM guests have, typed.
+public struct VMConfig: Sendable, Equatable {
+  /// `vm.machine` when set (the default depends on how the VM boots).
+  public let machine: VMMachine?
+  public let accel: VMAccelSetting
+  public let cpu: String?
+  public let kernel: String?
+  public let initrd: String?
+  public let cmdline: String?
+  public let clock: VMClock
+  /// `serial.N` by N; serial 0 is the console unless set otherwise.
+  public let serials: [Int: ConfigValues.Serial]
+
+  /// A VM's RAM when `limits.memory` is not set.
+  public static let defaultMemory: UInt64 = 256 << 20
+
+  init(_ values: [String: String], _ value: (String) -> String?) {
+    machine = value("vm.machine").flatMap(VMMachine.init(rawValue:))
+    accel = value("vm.accel").flatMap(VMAccelSetting.init(rawValue:)) ?? .auto
+    cpu = value("vm.cpu")
+    kernel = value("vm.kernel")
+    initrd = value("vm.initrd")
+    cmdline = value("vm.cmdline")
+    clock = value("clock").flatMap(VMClock.init(rawValue:)) ?? .utc
+    var serials: [Int: ConfigValues.Serial] = [0: .console]
+    for (key, v) in values where key.hasPrefix("serial.") {
+      if let n = Int(key.dropFirst(7)), let serial = ConfigValues.serial(v) { serials[n] = serial }
+    }
+    self.serials = serials
   }
 }

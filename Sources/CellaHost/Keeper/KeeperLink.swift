@@ -21,14 +21,17 @@ public struct KeeperLink: Sendable {
 
   /// Spawns the keeper for `id` in guest dir `paths.dir`; blocks until it reports; returns init's pid and the
   /// keeper's pid (the caller's child from then on: it reaps it), or throws the runtime's error.
-  public func start(id: String, paths: GuestPaths, bundle: String, logMax: Int) throws(HostError) -> (
-    keeper: Int32, initPID: Int32
-  ) {
+  /// `passing` fds become the guest process's 3, 4, … (through the keeper and `--preserve-fds`).
+  /// `vmEvents`: the QMP event socket a VM's QEMU connects to, relative to the guest dir.
+  public func start(
+    id: String, paths: GuestPaths, bundle: String, logMax: Int, passing: [Int32] = [], vmEvents: String? = nil
+  ) throws(HostError) -> (keeper: Int32, initPID: Int32) {
     if Self.isAlive(paths: paths) {
       throw HostError(.invalidState, "guest \(id): a keeper runs already (\(paths.keeperLock) is held)")
     }
     let logOffset = RuntimeLog.size(paths.runtimeLog)
-    let (keeper, result) = try spawn(id: id, paths: paths, bundle: bundle, logMax: logMax)
+    let (keeper, result) = try spawn(
+      id: id, paths: paths, bundle: bundle, logMax: logMax, passing: passing, vmEvents: vmEvents)
     defer { close(result) }
     let deadline = Self.now() + Double(resultTimeout)
     guard let line = Self.readLine(result, until: deadline) else {
@@ -47,7 +50,7 @@ public struct KeeperLink: Sendable {
     if words.count == 3, words[0] == "fail", words[1] == "create" || words[1] == "start", let code = Int32(words[2]) {
       throw runtimeError(verb: String(words[1]), status: code, logOffset: logOffset, paths: paths)
     }
-    let why = Self.lastLine(paths.keeperLog) ?? "no error on \(paths.keeperLog)"
+    let why = ConsoleTail.lastLine(paths.keeperLog) ?? "no error on \(paths.keeperLog)"
     let ended = status.map { " (exit status \(Processes.exitCode(status: $0)))" } ?? ""
     throw HostError(.system, "guest \(id): cella-keeper failed\(ended): \(why)")
   }
@@ -99,27 +102,31 @@ public struct KeeperLink: Sendable {
     let code = (object["code"] as? NSNumber)?.intValue
     let signal = (object["signal"] as? NSNumber)?.intValue
     guard (code == nil) != (signal == nil) else { return nil }
-    return KeeperExit(code: code, signal: signal, time: time)
+    return KeeperExit(code: code, signal: signal, time: time, event: object["event"] as? String)
   }
 
   // MARK: - internals
 
   /// Spawns the keeper: new session, cwd the guest dir, stdin /dev/null, stdout the result pipe, stderr
   /// keeper.log, no other fd of the daemon. Returns its pid and the pipe's read end.
-  private func spawn(id: String, paths: GuestPaths, bundle: String, logMax: Int) throws(HostError) -> (Int32, Int32) {
+  private func spawn(
+    id: String, paths: GuestPaths, bundle: String, logMax: Int, passing: [Int32], vmEvents: String?
+  ) throws(HostError) -> (Int32, Int32) {
     var ends: [Int32] = [-1, -1]
     if cella_pipe2(&ends, O_CLOEXEC) != 0 { throw HostError("pipe for", path: keeperPath, errno: errno) }
     defer { close(ends[1]) }
     do {
       let null = try FileDescriptor.open("/dev/null", flags: O_RDONLY)
       let log = try FileDescriptor.open(paths.keeperLog, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o600)
-      let argv = [
-        keeperPath, "--runtime", runtimePath, "--root", runtimeRoot, "--id", id, "--bundle", bundle, "--log-max",
-        String(logMax),
-      ]
+      let argv =
+        [
+          keeperPath, "--runtime", runtimePath, "--root", runtimeRoot, "--id", id, "--bundle", bundle, "--log-max",
+          String(logMax),
+        ] + (passing.isEmpty ? [] : ["--preserve-fds", String(passing.count)])
+        + (vmEvents.map { ["--vm-events", $0] } ?? [])
       let pid = try Spawn.start(
         path: keeperPath, argv: argv, env: Self.environment(), stdin: null.rawValue, stdout: ends[1],
-        stderr: log.rawValue, cwd: paths.dir, newSession: true, closeOthers: true)
+        stderr: log.rawValue, cwd: paths.dir, newSession: true, closeOthers: true, passing: passing)
       return (pid, ends[0])
     } catch {
       close(ends[0])
@@ -184,12 +191,6 @@ public struct KeeperLink: Sendable {
       }
       usleep(5000)
     }
-  }
-
-  /// The last non-empty line of a small file.
-  private static func lastLine(_ path: String) -> String? {
-    guard let bytes = try? FileIO.read(path, limit: 1 << 20) else { return nil }
-    return String(decoding: bytes, as: UTF8.self).split(separator: "\n").last.map(String.init)
   }
 
   /// Seconds on the monotonic clock.

@@ -19,6 +19,26 @@ enum ExitReasoning {
     return .exited
   }
 
+  /// A VM's reason: a stop or kill cella asked for wins; then what QEMU's last shutdown event says
+  /// the guest did; then QEMU's own failure (a non-zero exit, or a signal nobody at cella sent).
+  static func vmReason(
+    code: Int?, signal: Int?, event: String?, stopRequested: Bool, killRequested: Bool, oomKilled: Bool
+  ) -> ExitReason {
+    if stopRequested { return .stopped }
+    if killRequested { return .killed }
+    if code == nil && signal == nil { return .unknown }
+    switch event {
+    case "guest-panic": return .guestPanic
+    case "guest-reset": return .guestReset
+    case "guest-shutdown": return .guestShutdown
+    default: break
+    }
+    if oomKilled { return .oom }
+    if signal == Int(SIGSYS) { return .seccomp }
+    if signal != nil { return .killed }
+    return code == 0 ? .guestShutdown : .vmFailed
+  }
+
   /// Whether `boot.restart` restarts a guest whose run ended so, after `restarts` restarts already.
   static func shouldRestart(policy: RestartPolicy, exit: ExitInfo, restarts: Int) -> Bool {
     if exit.reason == .stopped { return false }
@@ -26,7 +46,7 @@ enum ExitReasoning {
     case .no: return false
     case .always: return true
     case .onFailure(let limit):
-      let failed = !(exit.reason == .exited && exit.code == 0)
+      let failed = !((exit.reason == .exited && exit.code == 0) || exit.reason == .guestShutdown)
       guard failed else { return false }
       if let limit { return restarts < limit }
       return true

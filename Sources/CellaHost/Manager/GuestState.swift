@@ -28,6 +28,8 @@ struct GuestState: Codable, Equatable, Sendable {
   /// that whoever finishes the run (or a new daemon) deletes what is left. Absent without NICs (and in
   /// state files of daemons before networks).
   var nics: [StartedNIC]?
+  /// A VM's accelerator in this run, with why when it is TCG (`AccelVerdict.summary`).
+  var accelerator: String?
 
   static func load(_ paths: GuestPaths) throws(HostError) -> GuestState {
     let bytes: [UInt8]

@@ -32,8 +32,8 @@ extension Manager {
     let before = try? effectiveConfig(of: record)
     record.config = replace.config
     let effective = try effectiveConfig(of: record)
-    let image = try images.record(record.image)
-    _ = try spec(for: record, image: image, effective: effective, paths: paths)
+    let image = try record.image.map { image throws(HostError) in try images.record(image) }
+    try checkStartable(record, image: image, effective: effective, paths: paths)
     let running = KeeperLink.isAlive(paths: paths)
     // A running guest's NICs and firewall entries are the ones it started with: its addresses may
     // not move under it.
@@ -94,11 +94,23 @@ extension Manager {
     }
   }
 
+  /// Checks that a guest with these keys can start, as create and config changes do: a container's
+  /// spec is built; a VM's keys are checked against each other and the host.
+  func checkStartable(_ record: GuestRecord, image: ImageRecord?, effective: EffectiveConfig, paths: GuestPaths)
+    throws(HostError)
+  {
+    if record.kind == .vm { return try checkVM(record, effective) }
+    _ = try spec(for: record, image: image, effective: effective, paths: paths)
+  }
+
   /// The OCI config.json a guest starts with, its userns guest's host ids being `range`, its NICs `nics`.
   func spec(
-    for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths, range: IDRange?,
+    for record: GuestRecord, image: ImageRecord?, effective: EffectiveConfig, paths: GuestPaths, range: IDRange?,
     nics: [StartedNIC] = []
   ) throws(HostError) -> [UInt8] {
+    guard let image, let imageName = record.image else {
+      throw HostError(.invalidArgument, "guest \"\(record.name)\": a container needs an image")
+    }
     try checkOwner(record, range)
     let network =
       nics.isEmpty
@@ -108,12 +120,12 @@ extension Manager {
     return try GuestSpec.json(
       GuestSpec.Input(
         name: record.name, process: image.process, command: record.command, config: effective, rootfs: paths.rootfs,
-        lookupRoot: images.rootfs(record.image), cgroupsPath: options.cgroupParent + "/" + record.name,
+        lookupRoot: images.rootfs(imageName), cgroupsPath: options.cgroupParent + "/" + record.name,
         idRange: range, network: network))
   }
 
   /// The spec as a check at create or config time: a userns guest without a range gets a stand-in.
-  func spec(for record: GuestRecord, image: ImageRecord, effective: EffectiveConfig, paths: GuestPaths)
+  func spec(for record: GuestRecord, image: ImageRecord?, effective: EffectiveConfig, paths: GuestPaths)
     throws(HostError) -> [UInt8]
   {
     try spec(

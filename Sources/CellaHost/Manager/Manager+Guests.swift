@@ -31,8 +31,8 @@ extension Manager {
   public func createGuest(_ request: CreateGuestRequest) throws -> GuestInfo {
     try Names.check(request.name, as: "guest")
     let kind = request.kind ?? .container
-    guard kind == .container else {
-      throw HostError(.unsupported, "guest \"\(request.name)\": kind vm is not supported yet")
+    if kind == .container && request.image == nil {
+      throw HostError(.invalidArgument, "guest \"\(request.name)\": --image: a container needs an image")
     }
     let own = request.config ?? [:]
     for (key, value) in own.sorted(by: { $0.key < $1.key }) {
@@ -50,10 +50,10 @@ extension Manager {
       command: request.command, created: Timestamp.now())
     let paths = layout.guest(request.name)
     try imageUse.withLock { _ throws(HostError) in
-      let image = try images.record(request.image)
+      let image = try request.image.map { name throws(HostError) in try images.record(name) }
       let effective = try effectiveConfig(of: record)
       // Everything a start needs is checked now, so a stored guest always starts.
-      _ = try spec(for: record, image: image, effective: effective, paths: paths)
+      try checkStartable(record, image: image, effective: effective, paths: paths)
       if mkdir(paths.dir, 0o700) != 0 {
         if errno == EEXIST { throw HostError(.alreadyExists, "guest \"\(request.name)\" already exists") }
         throw HostError("mkdir", path: paths.dir, errno: errno)
@@ -73,7 +73,7 @@ extension Manager {
         throw error
       }
     }
-    log.info("guest \(request.name): created from image \(request.image)")
+    log.info("guest \(request.name): created \(request.image.map { "from image " + $0 } ?? "(VM without an image)")")
     if request.start == true {
       do { return try startGuest(request.name) } catch {
         // launch = create + start: a guest that cannot start is not left behind either.
@@ -102,29 +102,31 @@ extension Manager {
     if state.status != .stopped || state.mounted { finishLocked(name, paths, &state) }
     if !manual && !state.restartPending { return }
     let effective = try effectiveConfig(of: record)
-    let image = try images.record(record.image)
-    let ids = try idRange(of: record, effective, allocate: true)
+    let vm = record.kind == .vm
+    let image = try record.image.map { image throws(HostError) in try images.record(image) }
+    let ids = vm ? try vmRange(of: record) : try idRange(of: record, effective, allocate: true)
     // Profiles may have changed the NICs since the last start: their addresses are bound again.
     let nics = Self.plannedRun(try bindAddresses(name, effective.nics))
-    let specBytes = try spec(for: record, image: image, effective: effective, paths: paths, range: ids, nics: nics)
+    let specBytes =
+      vm ? [] : try spec(for: record, image: image, effective: effective, paths: paths, range: ids, nics: nics)
     // The host ends are named before the runtime makes them, so whoever finishes the run deletes them.
     state.nics = nics.isEmpty ? nil : nics
     state.status = .starting
-    state.mounted = true
+    state.mounted = !vm
     state.error = nil
     state.stopRequested = false
     state.killRequested = false
     state.restartPending = false
+    state.accelerator = nil
     if manual { state.restartCount = 0 }
     try state.save(paths)
+    var passed: [Int32] = []
+    defer { passed.forEach { _ = close($0) } }
     do {
-      try Overlay.mount(image: images.rootfs(record.image), paths: paths, idmap: ids)
+      if let image = record.image, !vm { try Overlay.mount(image: images.rootfs(image), paths: paths, idmap: ids) }
       if mkdir(paths.bundle, 0o755) != 0 && errno != EEXIST {
         throw HostError("mkdir", path: paths.bundle, errno: errno)
       }
-      do {
-        try FileIO.writeAtomically(directory: paths.bundle, name: "config.json", specBytes, durable: false)
-      } catch { throw HostError("write", path: paths.bundle + "/config.json", errno: error.errno) }
       unlink(paths.exitFile)
       if lifecycle.store.exists(name) { try? lifecycle.delete(id: name, force: true) }
       if !nics.isEmpty {
@@ -133,8 +135,21 @@ extension Manager {
         // is already checked.
         try updateFirewallPorts("add", nics)
       }
+      var bundleSpec = specBytes
+      if vm {
+        let taps = try openTapFDs(name, nics)
+        passed = taps.map(\.fd)
+        let launch = try prepareVM(record, effective, paths, uid: ids?.first ?? 0, taps: taps)
+        passed = launch.fds
+        bundleSpec = launch.spec
+        state.accelerator = launch.accelerator.summary
+      }
+      do {
+        try FileIO.writeAtomically(directory: paths.bundle, name: "config.json", bundleSpec, durable: false)
+      } catch { throw HostError("write", path: paths.bundle + "/config.json", errno: error.errno) }
       let started = try keeper.start(
-        id: name, paths: paths, bundle: paths.bundle, logMax: Int(effective.consoleBuffer))
+        id: name, paths: paths, bundle: paths.bundle, logMax: Int(effective.consoleBuffer), passing: passed,
+        vmEvents: vm ? GuestPaths.vmEventsSocket : nil)
       state.status = .running
       state.keeperPID = started.keeper
       state.keeperStartTime = ProcStat.read(started.keeper)?.startTime
@@ -190,15 +205,25 @@ extension Manager {
       throw HostError(.invalidState, "guest \"\(name)\" is not running")
     }
     let effective = try effectiveConfig(of: record)
-    let image = try? images.record(record.image)
+    let image = try? record.image.map { image throws(HostError) in try images.record(image) }
     let signal = request.force == true ? SIGKILL : stopSignal(effective, record.command == nil ? image : nil)
     let timeout = Double(request.timeout ?? effective.stopTimeout)
     if let t = request.timeout, t < 0 { throw HostError(.invalidArgument, "--timeout: \(t) is negative") }
     state.stopRequested = true
     state.status = .stopping
     try state.save(paths)
-    try? lifecycle.kill(id: name, signal: signal, all: signal == SIGKILL)
-    if !waitForKeeper(paths, state, seconds: timeout) {
+    if record.kind == .vm && request.force != true {
+      // The ACPI power button: the guest's OS shuts down as on a real machine. QEMU ending on SIGTERM is
+      // the fallback when QMP does not answer.
+      if !vmPowerdown(paths) { try? lifecycle.kill(id: name, signal: SIGTERM, all: false) }
+    } else {
+      try? lifecycle.kill(id: name, signal: signal, all: signal == SIGKILL)
+    }
+    if !waitForKeeper(paths, state, seconds: timeout) && record.kind == .vm && vmQuit(paths) {
+      log.info("guest \(name): still running \(Int(timeout)) s after the power button: QEMU quit")
+      _ = waitForKeeper(paths, state, seconds: 10)
+    }
+    if KeeperLink.isAlive(paths: paths) {
       log.info("guest \(name): still running \(Int(timeout)) s after signal \(signal): killing it")
       try? lifecycle.kill(id: name, signal: SIGKILL, all: true)
       _ = waitForKeeper(paths, state, seconds: 10)
@@ -209,7 +234,7 @@ extension Manager {
   }
 
   public func killGuest(_ name: String, _ request: KillRequest) throws -> GuestInfo {
-    _ = try loadRecord(name)
+    let record = try loadRecord(name)
     let paths = layout.guest(name)
     var signal = SIGKILL
     if let text = request.signal {
@@ -224,6 +249,11 @@ extension Manager {
       guard KeeperLink.isAlive(paths: paths) else { throw HostError(.invalidState, "guest \"\(name)\" is not running") }
       state.killRequested = true
       try state.save(paths)
+      // A VM's QEMU quits at once over QMP (its disk caches flushed); SIGKILL when QMP does not answer.
+      if record.kind == .vm && request.signal == nil && vmQuit(paths) {
+        _ = consume lock
+        return try guestInfo(name)
+      }
       do { try lifecycle.kill(id: name, signal: signal, all: false) } catch {
         throw HostError("guest \"\(name)\"", error)
       }
@@ -274,11 +304,20 @@ extension Manager {
       if let rec = try? lifecycle.store.load(name), let cg = rec.cgroupPath {
         oom = hostCgroups.oomKillCount(cg) > 0
       }
-      let reason = ExitReasoning.reason(
-        code: seen?.code, signal: seen?.signal, stopRequested: state.stopRequested,
-        killRequested: state.killRequested, oomKilled: oom)
+      let vm = (try? loadRecord(name))?.kind == .vm
+      let reason =
+        vm
+        ? ExitReasoning.vmReason(
+          code: seen?.code, signal: seen?.signal, event: seen?.event, stopRequested: state.stopRequested,
+          killRequested: state.killRequested, oomKilled: oom)
+        : ExitReasoning.reason(
+          code: seen?.code, signal: seen?.signal, stopRequested: state.stopRequested,
+          killRequested: state.killRequested, oomKilled: oom)
       if state.status != .starting || seen != nil {
-        exit = ExitInfo(code: seen?.code, signal: seen?.signal, reason: reason, time: seen?.time ?? Timestamp.now())
+        // QEMU says why it failed on its stderr, which is the console.
+        let message = reason == .vmFailed ? ConsoleTail.lastLine(paths.consoleLog) : nil
+        exit = ExitInfo(
+          code: seen?.code, signal: seen?.signal, reason: reason, time: seen?.time ?? Timestamp.now(), message: message)
       }
     }
     if lifecycle.store.exists(name) {
@@ -364,7 +403,8 @@ extension Manager {
       pid: status == .running ? state.initPID.map(Int.init) : nil, image: record.image, profiles: record.profiles,
       config: record.config, effectiveConfig: effective, command: record.command, created: record.created,
       started: status == .running ? state.started : nil, usage: usage, lastExit: state.lastExit,
-      restartCount: state.restartCount, error: state.error, nics: nicInfos(record, state, running: status == .running))
+      restartCount: state.restartCount, error: state.error, nics: nicInfos(record, state, running: status == .running),
+      accelerator: status == .running ? state.accelerator : nil)
   }
 
   func loadRecord(_ name: String) throws(HostError) -> GuestRecord {

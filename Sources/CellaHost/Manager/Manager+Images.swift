@@ -42,7 +42,7 @@ extension Manager {
   func imageUsers() -> [String: [String]] {
     var users: [String: [String]] = [:]
     for name in guestNames() {
-      if let record = try? loadRecord(name) { users[record.image, default: []].append(name) }
+      if let record = try? loadRecord(name), let image = record.image { users[image, default: []].append(name) }
     }
     return users
   }

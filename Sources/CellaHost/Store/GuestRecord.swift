@@ -4,7 +4,8 @@ import CellaAPI
 public struct GuestRecord: Sendable, Equatable, Encodable {
   public var name: String
   public var kind: GuestKind
-  public var image: String
+  /// The image its root comes from; nil for a VM booted from `vm.kernel` or its own disk.
+  public var image: String?
   /// Profiles applied after `default`, in order.
   public var profiles: [String]
   /// The guest's own keys.
@@ -17,7 +18,7 @@ public struct GuestRecord: Sendable, Equatable, Encodable {
   public var ports: [PortMapping]
 
   public init(
-    name: String, kind: GuestKind = .container, image: String, profiles: [String] = [], config: [String: String] = [:],
+    name: String, kind: GuestKind = .container, image: String?, profiles: [String] = [], config: [String: String] = [:],
     command: [String]? = nil, created: String, ports: [PortMapping] = []
   ) {
     self.name = name
@@ -38,7 +39,7 @@ public struct GuestRecord: Sendable, Equatable, Encodable {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(name, forKey: .name)
     try c.encode(kind, forKey: .kind)
-    try c.encode(image, forKey: .image)
+    try c.encodeIfPresent(image, forKey: .image)
     try c.encode(profiles, forKey: .profiles)
     try c.encode(config, forKey: .config)
     try c.encodeIfPresent(command, forKey: .command)
@@ -67,8 +68,8 @@ public struct GuestRecord: Sendable, Equatable, Encodable {
         doc.field("kind"), "kind",
         "\(ConfigValues.quote(kindText)) is not \(GuestKind.allCases.map(\.rawValue).joined(separator: " or "))")
     }
-    let image = try doc.string("image")
-    try check(doc, "image") { () throws(HostError) in try Names.check(image, as: "image") }
+    let image = kind == .container ? try doc.string("image") : try doc.optionalString("image")
+    if let image { try check(doc, "image") { () throws(HostError) in try Names.check(image, as: "image") } }
     let profiles = try doc.stringList("profiles") ?? []
     for (i, p) in profiles.enumerated() {
       do throws(HostError) {

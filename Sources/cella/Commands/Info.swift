@@ -18,6 +18,8 @@ struct Info: ParsableCommand {
       ("Profiles", (["default"] + info.profiles).joined(separator: ", ")),
       ("Command", info.command?.joined(separator: " ") ?? "(the image's)"), ("Created", info.created),
     ]
+    if info.kind == .vm, info.pid != nil { lines[3].0 = "QEMU PID" }
+    if let accel = info.accelerator { lines.append(("Accelerator", accel)) }
     if let started = info.started { lines.append(("Started", started)) }
     if let error = info.error { lines.append(("Error", error)) }
     if let exit = info.lastExit { lines.append(("Last exit", Output.describe(exit))) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CellaAPI
 import CellaErrors
+import FoundationEssentials
 
 /// Parsing of the CLI's `KEY=VALUE` arguments.
 enum Arguments {
@@ -16,6 +17,13 @@ enum Arguments {
       out[key] = String(item[item.index(after: eq)...])
     }
     return out
+  }
+
+  /// A path as the daemon must see it: a relative one is taken from the CLI's working directory.
+  static func absolute(_ path: String) -> String {
+    if path.hasPrefix("/") || path.isEmpty { return path }
+    let cwd = FileManager.default.currentDirectoryPath
+    return (cwd == "/" ? "" : cwd) + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
   }
 
   /// `--env K=V` entries, checked for the `=`.
