@@ -102,6 +102,9 @@ let package = Package(
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
     .testTarget(
-      name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet"]),
+      name: "IntegrationTests",
+      dependencies: [
+        "CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet", "CellaVM", "CellaSys", "CShims",
+      ]),
   ]
 )

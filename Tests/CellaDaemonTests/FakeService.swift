@@ -59,7 +59,8 @@ final class FakeService: CellaService, @unchecked Sendable {
   }
   func createGuest(_ request: CreateGuestRequest) throws -> GuestInfo {
     try record(
-      "createGuest(\(request.name),\(request.image ?? "-"),\(request.config ?? [:]),\(request.start ?? false))", "createGuest")
+      "createGuest(\(request.name),\(request.image ?? "-"),\(request.config ?? [:]),\(request.start ?? false))",
+      "createGuest")
     return Self.guest(request.name)
   }
   func startGuest(_ name: String) throws -> GuestInfo {

@@ -41,6 +41,12 @@ extension Manager {
     return nil
   }
 
+  /// `vm.machine`, else microvm for a kernel boot (cella's image or `vm.kernel`), q35 for a disk's firmware.
+  static func vmMachine(_ record: GuestRecord, _ effective: EffectiveConfig) -> VMMachine {
+    if let machine = effective.vm?.machine { return machine }
+    return record.image == nil && effective.vm?.kernel == nil ? .q35 : .microvm
+  }
+
   /// The host's RAM in bytes (MemTotal), nil when /proc/meminfo says nothing.
   static func hostMemory() -> UInt64? {
     guard let text = try? FileIO.readString("/proc/meminfo") else { return nil }
@@ -71,6 +77,13 @@ extension Manager {
       if let problem = ConfigValues.hostFileProblem(disk.source) {
         throw HostError(.invalidArgument, "\(guest): disk.\(disk.name).source: \(problem)")
       }
+    }
+    let machine = Self.vmMachine(record, effective)
+    let ports = VMLimits.maxSerialPorts(machine)
+    if let n = effective.vm?.serials.keys.filter({ $0 >= ports }).min() {
+      throw HostError(
+        .invalidArgument,
+        "\(guest): serial.\(n): \(machine.rawValue) has \(ports) serial port(s); use vm.machine=q35 or pc for more")
     }
     for (n, serial) in effective.vm?.serials ?? [:] {
       guard case .host(let path) = serial else { continue }
@@ -181,6 +194,9 @@ extension Manager {
           throw HostError(.from(errno: errno), "\(guest): serial.\(n): \(path): \(ErrorText.errno(errno))")
         }
         opened.append(fd)
+        guard isatty(fd) == 1 else {
+          throw HostError(.invalidArgument, "\(guest): serial.\(n): \(path) is not a terminal")
+        }
         // Two VMs on one serial line would each read half of its bytes.
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
           throw HostError(.invalidState, "\(guest): serial.\(n): \(path) is in use by another guest")
@@ -190,7 +206,7 @@ extension Manager {
     }
     let memory = effective.memoryLimit ?? VMConfig.defaultMemory
     let cores = effective.cpuQuota.map { Int(($0 + Int64(effective.cpuPeriod) - 1) / Int64(effective.cpuPeriod)) } ?? 1
-    let machine = vm.machine ?? (boot == .firmware ? .q35 : .microvm)
+    let machine = Self.vmMachine(record, effective)
     let description = VMDescription(
       machine: machine, accelerator: accelerator, cpu: vm.cpu, vcpus: max(1, cores), memoryMiB: Int(memory >> 20),
       boot: boot, disks: disks, nics: nics, serials: serials, clock: vm.clock,
