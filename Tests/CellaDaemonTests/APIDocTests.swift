@@ -71,7 +71,7 @@ final class APIDocTests: XCTestCase {
   }
 
   func testSchemasNameTheModelsFields() throws {
-    let exit = ExitInfo(code: 1, signal: 2, reason: .oom, time: "t")
+    let exit = ExitInfo(code: 1, signal: 2, reason: .oom, time: "t", message: "m")
     let checks: [(String, Set<String>)] = [
       (
         "GuestInfo",
@@ -80,7 +80,7 @@ final class APIDocTests: XCTestCase {
             name: "a", kind: .container, status: .running, pid: 1, image: "i", profiles: [], config: [:],
             effectiveConfig: [:], command: [], created: "c", started: "s", usage: Usage(), lastExit: exit,
             restartCount: 0,
-            error: "e", nics: []))
+            error: "e", nics: [], accelerator: "tcg"))
       ),
       (
         "GuestSummary",
