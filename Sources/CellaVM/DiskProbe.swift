@@ -84,7 +84,8 @@ public enum DiskProbe {
     let n = sector.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 512, 0) }
     guard n == 512, sector[510] == 0x55, sector[511] == 0xAA else {
       throw VMError(
-        .invalidArgument, "\(path): no boot sector (no 0x55AA signature at byte 510); a firmware boot needs a boot loader")
+        .invalidArgument,
+        "\(path): no boot sector (no 0x55AA signature at byte 510); a firmware boot needs a boot loader")
     }
   }
 
@@ -96,13 +97,19 @@ public enum DiskProbe {
   }
 
   static func inspectOne(_ path: String, shownAs about: String) throws(VMError) -> One {
-    try checkRegularFile(path, about: about)
+    let fileSize = try checkRegularFile(path, about: about)
     let output = try QEMUImg.run(["info", "--output=json", path], about: about)
     let json: QMPValue
     do { json = try QMPValue.parse(output) } catch {
       throw VMError(.internal, "\(about): qemu-img info printed no JSON (column \(error.column): \(error.reason))")
     }
-    return try facts(json, path: path, about: about)
+    let one = try facts(json, path: path, about: about)
+    // QEMU rounds a raw file up to whole sectors; a real disk image never needs that.
+    if one.format == .raw && fileSize % 512 != 0 {
+      throw VMError(
+        .invalidArgument, "\(about): \(fileSize) bytes is not a whole number of 512-byte sectors; not a disk image")
+    }
+    return one
   }
 
   /// The facts in one `qemu-img info --output=json` answer; a backing name is resolved like QEMU does,
@@ -115,15 +122,13 @@ public enum DiskProbe {
     guard let sizeText = json["virtual-size"], case .number(let digits) = sizeText, let size = UInt64(digits) else {
       throw VMError(.internal, "\(about): qemu-img info gives no virtual size")
     }
-    if format == .raw && size % 512 != 0 {
-      throw VMError(
-        .invalidArgument, "\(about): \(size) bytes is not a whole number of 512-byte sectors; not a disk image")
-    }
     // A qcow2 may keep its data in another file, which the guest then reads and writes: never allowed.
     if let dataFile = json["format-specific"]?["data"]?["data-file"]?.string {
       throw VMError(.unsupported, "\(about): a qcow2 with an external data file (\(dataFile)) is not supported")
     }
-    guard let written = json["backing-filename"]?.string else { return One(format: format, virtualSize: size, backing: nil) }
+    guard let written = json["backing-filename"]?.string else {
+      return One(format: format, virtualSize: size, backing: nil)
+    }
     // QEMU reads `proto:...` (nbd:, json:{...}, ...) before any slash as a protocol, not a file name.
     if let colon = written.firstIndex(of: ":"), !written[..<colon].contains("/") {
       throw VMError(.unsupported, "\(about): backing file \(written) is not a plain file")
@@ -138,13 +143,13 @@ public enum DiskProbe {
     return One(format: format, virtualSize: size, backing: backing)
   }
 
-  /// A regular file (after symlinks): a directory, device, socket or fifo is never an image here.
-  static func checkRegularFile(_ path: String, about: String) throws(VMError) {
+  /// The size of a regular file (after symlinks): a directory, device, socket or fifo is never an image here.
+  static func checkRegularFile(_ path: String, about: String) throws(VMError) -> UInt64 {
     var st = stat()
     guard stat(path, &st) == 0 else { throw VMError(about, errno: errno) }
     let kind: String
     switch st.st_mode & S_IFMT {
-    case S_IFREG: return
+    case S_IFREG: return UInt64(max(st.st_size, 0))
     case S_IFDIR: kind = "a directory"
     case S_IFBLK: kind = "a block device"
     case S_IFCHR: kind = "a character device"
@@ -159,8 +164,11 @@ public enum DiskProbe {
   static func canonical(_ file: String, of image: String) throws(VMError) -> String {
     guard let resolved = realpath(file, nil) else {
       let code = errno
-      throw VMError(ErrorKind.from(errno: code), file == image ? "\(image): \(ErrorText.errno(code))"
-        : "\(image): backing file \(file): \(ErrorText.errno(code))")
+      throw VMError(
+        ErrorKind.from(errno: code),
+        file == image
+          ? "\(image): \(ErrorText.errno(code))"
+          : "\(image): backing file \(file): \(ErrorText.errno(code))")
     }
     defer { free(resolved) }
     return String(cString: resolved)

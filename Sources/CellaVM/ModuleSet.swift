@@ -21,7 +21,7 @@ public struct ModuleSet: Sendable, Equatable {
     let depPath = modulesDir + "/modules.dep"
     let depText: String
     do { depText = String(decoding: try FileIO.read(depPath, limit: 32 << 20), as: UTF8.self) } catch {
-      throw VMError(ErrorKind.from(errno: error.errno), "\(depPath): \(error)")
+      throw VMError(ErrorKind.from(errno: error.errno), "\(error)")
     }
     let builtinText = (try? FileIO.read(modulesDir + "/modules.builtin", limit: 8 << 20)) ?? []
     return try resolve(

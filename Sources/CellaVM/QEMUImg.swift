@@ -31,9 +31,9 @@ public enum QEMUImg {
   }
 
   /// Grows (or shrinks, with `shrink`) the virtual size of the image at `path` to `size` bytes.
-  public static func resize(_ path: String, format: VMDiskFormat, size: UInt64, shrink: Bool = false) throws(VMError)
-  {
-    _ = try run(["resize", "-q", "-f", format.rawValue] + (shrink ? ["--shrink"] : []) + [path, String(size)], about: path)
+  public static func resize(_ path: String, format: VMDiskFormat, size: UInt64, shrink: Bool = false) throws(VMError) {
+    _ = try run(
+      ["resize", "-q", "-f", format.rawValue] + (shrink ? ["--shrink"] : []) + [path, String(size)], about: path)
   }
 
   /// Runs qemu-img with `args` and returns what it wrote to stdout; a failure is one line about `about`.
@@ -55,7 +55,8 @@ public enum QEMUImg {
       var why = KernelTool.lastLine(outcome.stderr)
       if why.hasPrefix("qemu-img: ") { why.removeFirst("qemu-img: ".count) }
       throw VMError(
-        .invalidArgument, "\(about): qemu-img \(args[0]) failed" + (why.isEmpty ? " (exit \(outcome.exitCode))" : ": \(why)"))
+        .invalidArgument,
+        "\(about): qemu-img \(args[0]) failed" + (why.isEmpty ? " (exit \(outcome.exitCode))" : ": \(why)"))
     }
     lseek(fd, 0, SEEK_SET)
     do { return try FileIO.readAll(fd: fd, limit: 1 << 20) } catch {

@@ -57,7 +57,8 @@ public enum RootDisk {
       if outcome.timedOut { throw VMError(.system, "\(output): mkfs.ext4 did not finish within \(Int(timeout)) s") }
       let why = KernelTool.lastLine(outcome.stderr)
       throw VMError(
-        .system, "\(output): mkfs.ext4 -d \(rootfs) failed (exit \(outcome.exitCode))" + (why.isEmpty ? "" : ": \(why)"))
+        .system, "\(output): mkfs.ext4 -d \(rootfs) failed (exit \(outcome.exitCode))" + (why.isEmpty ? "" : ": \(why)")
+      )
     }
     if chmod(part, 0o644) != 0 || rename(part, output) != 0 {
       let code = errno
@@ -84,7 +85,7 @@ public enum RootDisk {
       case S_IFDIR:
         let names: [String]
         do { names = try FileIO.listDirectory(path) } catch {
-          throw VMError(ErrorKind.from(errno: error.errno), "\(path): \(error)")
+          throw VMError(ErrorKind.from(errno: error.errno), "\(error)")
         }
         bytes += (UInt64(names.count) * 32 / 4096 + 1) * 4096
         for name in names { try add(path + "/" + name) }

@@ -88,13 +88,13 @@ public enum VMInitramfs {
     guard st.st_mode & S_IFMT == S_IFREG else { throw VMError(.invalidArgument, "\(path): not a regular file") }
     guard st.st_size <= limit else { throw VMError(.invalidArgument, "\(path): larger than \(limit >> 20) MiB") }
     do { return try FileIO.read(path, limit: limit) } catch {
-      throw VMError(ErrorKind.from(errno: error.errno), "\(path): \(error)")
+      throw VMError(ErrorKind.from(errno: error.errno), "\(error)")
     }
   }
 
   static func write(_ bytes: [UInt8], to output: String, mode: mode_t) throws(VMError) {
     do { try FileIO.writeAtomically(path: output, bytes, mode: mode, durable: false) } catch {
-      throw VMError(ErrorKind.from(errno: error.errno), "\(output): \(error)")
+      throw VMError(ErrorKind.from(errno: error.errno), "\(error)")
     }
   }
 }
