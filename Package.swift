@@ -55,7 +55,7 @@ let package = Package(
       name: "CellaHost",
       dependencies: [
         "CellaAPI", "CellaErrors", "CellaSys", "CShims", "CellaOCI", "CellaRuntimeCore", "CellaCgroups", "CellaNet",
-        .product(name: "Yams", package: "Yams"),
+        "CellaVM", .product(name: "Yams", package: "Yams"),
       ]),
     // The REST server on the unix socket: routes every call to CellaHost, upgrades for streams.
     .target(
@@ -88,7 +88,7 @@ let package = Package(
     .executableTarget(
       name: "cella-nic", dependencies: ["CellaNet", "CellaSys"],
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
-    .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet"]),
+    .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet", "CellaVM"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
     .testTarget(name: "CellaNetTests", dependencies: ["CellaNet", "CellaSys"]),
     .testTarget(name: "CellaVMTests", dependencies: ["CellaVM", "CellaSys"]),

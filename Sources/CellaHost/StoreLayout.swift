@@ -16,6 +16,8 @@ public struct StoreLayout: Sendable, Equatable {
   public var profiles: String { root + "/profiles" }
   public var guests: String { root + "/guests" }
   public var networks: String { root + "/networks" }
+  /// What VM guests boot from that is not an image's: extracted kernels, initramfs bases (VMArtifacts).
+  public var vmCache: String { root + "/vm" }
   /// cella-runtime's `--root` for this store's guests.
   public var runtimeRoot: String { root + "/run" }
   public var daemonLog: String { root + "/daemon.log" }
@@ -30,6 +32,8 @@ public struct StoreLayout: Sendable, Equatable {
   public func image(_ name: String) -> String { images + "/" + name }
   public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }
   public func imageRecord(_ name: String) -> String { image(name) + "/image.yaml" }
+  /// An image's rootfs as an ext4 disk: the read-only backing file of its VM guests' overlays.
+  public func vmDisk(_ name: String) -> String { image(name) + "/vm-root.ext4" }
   public func profile(_ name: String) -> String { profiles + "/" + name + ".yaml" }
 
   /// One network's directory and the files in it.
@@ -50,6 +54,10 @@ public struct GuestPaths: Sendable, Equatable {
   /// A `security.userns` guest's lower layer: its image idmapped onto the guest's host ids.
   public var lower: String { dir + "/lower" }
   public var rootfs: String { dir + "/rootfs" }
+  /// A VM guest's own files (QMP and agent sockets, its initramfs, its root overlay): the jail's /run/cella.
+  public var vm: String { dir + "/vm" }
+  /// A VM guest's qcow2 overlay on its image's `vmDisk`.
+  public var vmRootOverlay: String { vm + "/root.qcow2" }
   public var bundle: String { dir + "/bundle" }
   public var consoleLog: String { dir + "/" + KeeperFiles.consoleLog }
   public var consoleLogOld: String { dir + "/" + KeeperFiles.consoleLogOld }
