@@ -24,6 +24,12 @@ public struct VMArtifacts: Sendable {
     public let version: String
     /// `/lib/modules/<version>`.
     public let modulesDir: String
+
+    public init(vmlinux: String, version: String, modulesDir: String) {
+      self.vmlinux = vmlinux
+      self.version = version
+      self.modulesDir = modulesDir
+    }
   }
 
   var lockPath: String { layout.vmCache + "/lock" }
