@@ -89,7 +89,7 @@ let package = Package(
     .executableTarget(
       name: "cella-nic", dependencies: ["CellaNet", "CellaSys"],
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
-    .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet"]),
+    .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet", "CellaVM"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
     .testTarget(name: "CellaNetTests", dependencies: ["CellaNet", "CellaSys"]),
     .testTarget(name: "CellaVMTests", dependencies: ["CellaVM", "CellaSys"]),

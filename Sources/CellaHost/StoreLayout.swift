@@ -16,6 +16,9 @@ public struct StoreLayout: Sendable, Equatable {
   public var profiles: String { root + "/profiles" }
   public var guests: String { root + "/guests" }
   public var networks: String { root + "/networks" }
+  /// What VM guests share that is not an image's: extracted kernels, initramfs bases (VMArtifacts), the
+  /// accelerator probe's verdict.
+  public var vmCache: String { root + "/vm" }
   /// cella-runtime's `--root` for this store's guests.
   public var runtimeRoot: String { root + "/run" }
   public var daemonLog: String { root + "/daemon.log" }
@@ -26,13 +29,14 @@ public struct StoreLayout: Sendable, Equatable {
   public var portsLock: String { root + "/ports.lock" }
   /// Present while net.ipv4.ip_forward is on because cella turned it on (it is turned off with the last network).
   public var forwardingMark: String { root + "/ip_forward.cella" }
-  /// What VM guests share: the accelerator probe's verdict, kernels, initramfs images.
-  public var vmCache: String { root + "/vm" }
+  /// The accelerator probe's verdict for this host boot (`AccelProbe`).
   public var accelVerdict: String { vmCache + "/accel" }
 
   public func image(_ name: String) -> String { images + "/" + name }
   public func imageRootfs(_ name: String) -> String { image(name) + "/rootfs" }
   public func imageRecord(_ name: String) -> String { image(name) + "/image.yaml" }
+  /// An image's rootfs as an ext4 disk: the read-only backing file of its VM guests' overlays.
+  public func vmDisk(_ name: String) -> String { image(name) + "/vm-root.ext4" }
   public func profile(_ name: String) -> String { profiles + "/" + name + ".yaml" }
 
   /// One network's directory and the files in it.
@@ -53,6 +57,10 @@ public struct GuestPaths: Sendable, Equatable {
   /// A `security.userns` guest's lower layer: its image idmapped onto the guest's host ids.
   public var lower: String { dir + "/lower" }
   public var rootfs: String { dir + "/rootfs" }
+  /// A VM guest's own files (QMP and agent sockets, its initramfs, its root overlay): the jail's /run/cella.
+  public var vm: String { dir + "/vm" }
+  /// A VM guest's qcow2 overlay on its image's `vmDisk`.
+  public var vmRootOverlay: String { vm + "/root.qcow2" }
   public var bundle: String { dir + "/bundle" }
   public var consoleLog: String { dir + "/" + KeeperFiles.consoleLog }
   public var consoleLogOld: String { dir + "/" + KeeperFiles.consoleLogOld }
@@ -69,8 +77,6 @@ public struct GuestPaths: Sendable, Equatable {
   /// A guest with NICs: its /etc/resolv.conf and /etc/hosts (bound read-only).
   public var resolvConf: String { dir + "/resolv.conf" }
   public var hosts: String { dir + "/hosts" }
-  /// A VM guest's runtime directory, its jail's /run/cella: QMP and agent sockets, its disk overlay, its initrd.
-  public var vm: String { dir + "/vm" }
   /// A VM guest's jail root: mount points and the /usr links, nothing else.
   public var jail: String { dir + "/jail" }
   public var qmpSocket: String { vm + "/qmp.sock" }

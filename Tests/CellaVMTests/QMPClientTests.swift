@@ -207,7 +207,7 @@ final class QMPClientTests: XCTestCase {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let path = dir + "/qmp.sock"
     XCTAssertGreaterThan(path.utf8.count, 108)
-    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let listener = Glibc.socket(AF_UNIX, Int32(Glibc.SOCK_STREAM.rawValue) | Int32(Glibc.SOCK_CLOEXEC.rawValue), 0)
     defer { close(listener) }
     let dirFD = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)
     defer { close(dirFD) }
