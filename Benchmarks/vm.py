@@ -138,11 +138,16 @@ class Cella:
     def boot(self, name):
         """Milliseconds from `cella start` until the marker is in the console log; QEMU's and its keeper's RSS."""
         log = os.path.join(self.state, "guests", name, "console.log")
+        # The log keeps earlier runs: only what this run appends counts.
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
         t = time.perf_counter()
         self.cli("start", name)
         while True:
             try:
                 with open(log, "rb") as f:
+                    if os.fstat(f.fileno()).st_size < offset:
+                        offset = 0
+                    f.seek(offset)
                     if MARKER in f.read():
                         break
             except FileNotFoundError:

@@ -73,9 +73,12 @@ extension Manager {
     if effective.vm?.accel == .kvm, case .tcg(let why) = try accelerator() {
       throw HostError(.unsupported, "\(guest): vm.accel=kvm: KVM is not usable on this host: \(why)")
     }
-    for disk in effective.disks {
-      if let problem = ConfigValues.hostFileProblem(disk.source) {
-        throw HostError(.invalidArgument, "\(guest): disk.\(disk.name).source: \(problem)")
+    for (i, disk) in Self.vmDiskOrder(effective.disks).enumerated() {
+      let info = try probeDisk(record, disk)
+      if i == 0 && record.image == nil && effective.vm?.kernel == nil {
+        do { try DiskProbe.checkBootable(disk.source, format: info.format) } catch {
+          throw HostError(error.kind, "\(guest): disk.\(disk.name).source: \(error.message)")
+        }
       }
     }
     let machine = Self.vmMachine(record, effective)
@@ -174,7 +177,10 @@ extension Manager {
     var disks: [VMDisk] = []
     for disk in Self.vmDiskOrder(effective.disks) {
       let field = "\(guest): disk.\(disk.name).source"
-      let format = try Self.diskFormat(disk.source, field: field)
+      let info = try probeDisk(record, disk)
+      let format = info.format
+      // QEMU opens backing files by the names the images hold: they are bound read-only at those paths.
+      sameFiles += info.backingChain.map(\.path)
       let writable = !disk.readonly && !disk.volatile
       let fd = open(disk.source, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY)
       guard fd >= 0 else { throw HostError(.from(errno: errno), "\(field): \(disk.source): \(ErrorText.errno(errno))") }
@@ -227,14 +233,13 @@ extension Manager {
     return VMLaunch(spec: spec, fds: passed, accelerator: verdict)
   }
 
-  /// A disk's format as `qemu-img` sees it: raw or qcow2; anything else is refused naming what it is.
-  static func diskFormat(_ path: String, field: String) throws(HostError) -> VMDiskFormat {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-    guard fd >= 0 else { throw HostError(.from(errno: errno), "\(field): \(path): \(ErrorText.errno(errno))") }
-    defer { close(fd) }
-    var magic = [UInt8](repeating: 0, count: 4)
-    let n = read(fd, &magic, 4)
-    return n == 4 && magic == [0x51, 0x46, 0x49, 0xfb] ? .qcow2 : .raw
+  /// A VM disk as `qemu-img` sees it: raw or qcow2 (anything else refused naming what it is), its backing
+  /// files only inside the guest's or the image store's directories (checked before they are opened).
+  func probeDisk(_ record: GuestRecord, _ disk: GuestDisk) throws(HostError) -> DiskInfo {
+    let allowed = [layout.guest(record.name).dir, layout.images]
+    do { return try DiskProbe.inspect(disk.source, backingWithin: allowed) } catch {
+      throw HostError(error.kind, "guest \"\(record.name)\": disk.\(disk.name).source: \(error.message)")
+    }
   }
 
   /// The jail's root: an empty directory with the /usr links and a mount point for each bound file;

@@ -124,7 +124,15 @@ final class ManagerVMTests: ManagerTestCase {
     let g = f.name("bad")
     let text = f.tmp + "/notes.txt"
     try "not a disk\n".write(toFile: text, atomically: true, encoding: .utf8)
+    let hostile = f.tmp + "/hostile.qcow2"
+    let made = Spawner.run(
+      "/usr/bin/qemu-img", ["create", "-q", "-f", "qcow2", "-u", "-F", "raw", "-b", "/etc/shadow", hostile, "1G"],
+      outputDirectory: f.tmp, environment: f.environment)
+    XCTAssertEqual(made.status, 0, "\(made)")
     var cases: [([String], String)] = [
+      (["--vm", "--disk", text], "disk.0.source: \(text)"),
+      (["--vm", "--disk", hostile], "/etc/shadow"),
+      (["--vm", "--disk", f.tmp], "disk.0.source: \"\(f.tmp)\" is not a regular file"),
       (["--vm", "--kernel", "/nonexistent/vmlinuz"], "vm.kernel: \"/nonexistent/vmlinuz\": no such file or directory"),
       (["--vm", "--kernel", kit.vmlinux, "-c", "vm.machine=sparc"], "vm.machine: \"sparc\" is not microvm, q35, pc"),
       (["--vm", "--kernel", kit.vmlinux, "-c", "vm.accel=hvf"], "vm.accel: \"hvf\" is not auto, kvm, tcg"),
