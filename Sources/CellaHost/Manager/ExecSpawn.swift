@@ -46,7 +46,7 @@ enum ExecPipes {
 /// console socket, as it does for podman.
 enum ExecTerminal {
   static func spawn(
-    argv base: [String], id: String, command: [String], rows: Int?, cols: Int?, directory: String
+    argv base: [String], id: String?, command: [String], rows: Int?, cols: Int?, directory: String
   ) throws(HostError) -> ExecProcess {
     let sockName = ".exec-\(UInt32.random(in: 0...UInt32.max)).sock"
     let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -61,7 +61,8 @@ enum ExecTerminal {
       throw HostError("bind", path: directory + "/" + sockName, errno: errno)
     }
     defer { unlinkat(dirfd, sockName, 0) }
-    let argv = base + ["--tty", "--console-socket", directory + "/" + sockName, id, "--"] + command
+    let argv =
+      base + ["--tty", "--console-socket", directory + "/" + sockName] + (id.map { [$0] } ?? []) + ["--"] + command
     let devnull = open("/dev/null", O_RDWR | O_CLOEXEC)
     defer { close(devnull) }
     var errPipe: [Int32] = [-1, -1]

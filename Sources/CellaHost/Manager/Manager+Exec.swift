@@ -38,6 +38,7 @@ extension Manager {
     let request = pending.request
     let paths = layout.guest(name)
     guard KeeperLink.isAlive(paths: paths) else { throw HostError(.invalidState, "guest \"\(name)\" is not running") }
+    if (try? loadRecord(name))?.kind == .vm { return try startVMExec(name, request, paths) }
     var argv = [options.runtimePath, "--root", layout.runtimeRoot, "exec"]
     for e in request.env ?? [] { argv += ["--env", e] }
     if let cwd = request.cwd { argv += ["--cwd", cwd] }
@@ -66,6 +67,27 @@ extension Manager {
       if (status & 0x7f) == 0 { return ExecExit(code: Int((status >> 8) & 0xff)) }
       return ExecExit(signal: Int(status & 0x7f))
     }
+  }
+
+  /// An exec in a VM: `cella-agent exec` on the host speaks to the guest's agent over a virtio-serial port
+  /// and behaves to the daemon like `cella-runtime exec` (pipes, or a pty handed over a console socket).
+  func startVMExec(_ name: String, _ request: ExecRequest, _ paths: GuestPaths) throws(HostError) -> ExecProcess {
+    var argv = [options.agentPath, "exec", "--dir", paths.vm, "--guest", name]
+    for e in request.env ?? [] { argv += ["--env", e] }
+    if let cwd = request.cwd { argv += ["--cwd", cwd] }
+    if let user = request.user {
+      let parts = user.split(separator: ":").map(String.init)
+      guard parts.count <= 2, parts.allSatisfy({ UInt32($0) != nil }) else {
+        throw HostError(.invalidArgument, "--user: \(user): a VM takes uid[:gid] numbers (its passwd is inside it)")
+      }
+      argv += ["--user", parts.count == 2 ? user : user + ":" + user]
+    }
+    let command = request.login == true ? ["/bin/sh", "-l"] : request.command
+    if request.tty == true || request.login == true {
+      return try ExecTerminal.spawn(
+        argv: argv, id: nil, command: command, rows: request.rows, cols: request.cols, directory: paths.dir)
+    }
+    return try ExecPipes.spawn(argv: argv + ["--"] + command)
   }
 
   /// `uid[:gid]` for the runtime: numbers pass; a user name is looked up in the guest's /etc/passwd.

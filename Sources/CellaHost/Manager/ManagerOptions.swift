@@ -12,6 +12,10 @@ public struct ManagerOptions: Sendable {
   public var nicHookPath: String {
     (keeperPath.lastIndex(of: "/").map { String(keeperPath[..<$0]) } ?? ".") + "/cella-nic"
   }
+  /// `cella-agent`, the static init and exec agent of VMs made from images: beside the keeper.
+  public var agentPath: String {
+    (keeperPath.lastIndex(of: "/").map { String(keeperPath[..<$0]) } ?? ".") + "/cella-agent"
+  }
   /// The cgroup every guest's cgroup is made under (`CELLA_CGROUP_PARENT`, default `/cella`).
   public var cgroupParent: String
   /// The first delay of `boot.restart`'s back-off, doubled after each restart up to `maxRestartDelay`.
