@@ -81,11 +81,14 @@ public struct VMDescription: Sendable, Equatable {
   public var clock: VMClock
   /// The unix socket QEMU listens on for QMP.
   public var qmpSocket: String
+  /// The unix sockets QEMU listens on for the guest agent: element K-1 is virtio-serial port
+  /// `org.cella.agent.K` (`AgentProtocol.portName`). Empty for a guest without the agent.
+  public var agentSockets: [String]
 
   public init(
     machine: VMMachine, accelerator: VMAccelerator, cpu: String? = nil, vcpus: Int = 1, memoryMiB: Int,
     boot: VMBoot, disks: [VMDisk] = [], nics: [VMNIC] = [], serials: [VMSerial] = [], clock: VMClock = .utc,
-    qmpSocket: String
+    qmpSocket: String, agentSockets: [String] = []
   ) {
     self.machine = machine
     self.accelerator = accelerator
@@ -98,6 +101,7 @@ public struct VMDescription: Sendable, Equatable {
     self.serials = serials
     self.clock = clock
     self.qmpSocket = qmpSocket
+    self.agentSockets = agentSockets
   }
 }
 
