@@ -170,15 +170,7 @@ enum ExecClient {
           throw Failure(message: "guest \(o.name ?? o.dir): the session ended without an exit status (the VM stopped?)")
         }
       }
-      if fds[1].revents != 0 {
-        let n = buffer.withUnsafeMutableBytes { read(terminal.input, $0.baseAddress, $0.count) }
-        if n > 0 {
-          try writeAll(socket, AgentFrame.stdin(Array(buffer[0..<n])).encoded())
-        } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
-          inputOpen = false
-          try writeAll(socket, AgentFrame.stdinEOF.encoded())
-        }
-      }
+      // Signals before input: a resize made before the caller typed reaches the guest first.
       if fds[2].revents != 0 {
         while case let sig = cella_signalfd_read(signals), sig > 0 {
           if sig == SIGWINCH {
@@ -187,6 +179,15 @@ enum ExecClient {
           } else {
             try writeAll(socket, AgentFrame.signal(sig).encoded())
           }
+        }
+      }
+      if fds[1].revents != 0 {
+        let n = buffer.withUnsafeMutableBytes { read(terminal.input, $0.baseAddress, $0.count) }
+        if n > 0 {
+          try writeAll(socket, AgentFrame.stdin(Array(buffer[0..<n])).encoded())
+        } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+          inputOpen = false
+          try writeAll(socket, AgentFrame.stdinEOF.encoded())
         }
       }
     }
