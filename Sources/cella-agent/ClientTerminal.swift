@@ -40,12 +40,16 @@ struct ClientTerminal {
     return t
   }
 
-  /// The terminal's rows and columns (24x80 without one).
-  func size() -> (UInt16, UInt16) {
+  private var lastSize: (UInt16, UInt16)? = nil
+
+  /// The terminal's rows and columns when they differ from the last ones returned; nil otherwise.
+  mutating func changedSize() -> (UInt16, UInt16)? {
     var rows: UInt16 = 0
     var cols: UInt16 = 0
-    if terminal >= 0 && cella_get_winsize(terminal, &rows, &cols) == 0 && rows > 0 && cols > 0 { return (rows, cols) }
-    return (24, 80)
+    guard terminal >= 0, cella_get_winsize(terminal, &rows, &cols) == 0, rows > 0, cols > 0 else { return nil }
+    if let last = lastSize, last == (rows, cols) { return nil }
+    lastSize = (rows, cols)
+    return (rows, cols)
   }
 
   mutating func restore() {

@@ -43,7 +43,7 @@ enum ExecClient {
     let early = try awaitAck(socket, nonce: nonce, o)
     var terminal = try ClientTerminal.make(o)
     defer { terminal.restore() }
-    let (rows, cols) = terminal.size()
+    let (rows, cols) = terminal.changedSize() ?? (24, 80)
     let request = AgentExecRequest(
       argv: o.command, env: o.env, cwd: o.cwd, uid: o.uid, gid: o.gid, tty: o.tty, rows: rows, cols: cols)
     try writeAll(socket, AgentFrame.exec(request).encoded())
@@ -158,7 +158,9 @@ enum ExecClient {
         pollfd(fd: inputOpen ? terminal.input : -1, events: Int16(POLLIN), revents: 0),
         pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
       ]
-      if poll(&fds, nfds_t(fds.count), -1) < 0 {
+      // With a terminal, its size is also checked every quarter second: a client that could not make the pty
+      // its controlling terminal (it already led a process group) gets no SIGWINCH.
+      if poll(&fds, nfds_t(fds.count), o.tty ? 250 : -1) < 0 {
         if errno == EINTR { continue }
         throw Failure(message: "poll: \(SysError.describe(errno))")
       }
@@ -170,16 +172,14 @@ enum ExecClient {
           throw Failure(message: "guest \(o.name ?? o.dir): the session ended without an exit status (the VM stopped?)")
         }
       }
-      // Signals before input: a resize made before the caller typed reaches the guest first.
       if fds[2].revents != 0 {
         while case let sig = cella_signalfd_read(signals), sig > 0 {
-          if sig == SIGWINCH {
-            let (rows, cols) = terminal.size()
-            try writeAll(socket, AgentFrame.resize(rows: rows, cols: cols).encoded())
-          } else {
-            try writeAll(socket, AgentFrame.signal(sig).encoded())
-          }
+          // SIGWINCH needs nothing more: the size is compared below.
+          if sig != SIGWINCH { try writeAll(socket, AgentFrame.signal(sig).encoded()) }
         }
+      }
+      if o.tty, let size = terminal.changedSize() {
+        try writeAll(socket, AgentFrame.resize(rows: size.0, cols: size.1).encoded())
       }
       if fds[1].revents != 0 {
         let n = buffer.withUnsafeMutableBytes { read(terminal.input, $0.baseAddress, $0.count) }

@@ -91,18 +91,18 @@ enum GuestInit {
   }
 
   /// Mounts the root device read-write on /newroot, waiting a little for its driver to create it.
-  private static func mountRoot(_ config: GuestBootConfig) throws(SysError) {
+  private static func mountRoot(_ config: GuestBootConfig) throws {
     var waited = 0
     while !FileIO.exists(config.rootDevice) && waited < 5000 {
       usleep(20_000)
       waited += 20
     }
     guard FileIO.exists(config.rootDevice) else {
-      throw SysError("root device (is virtio_blk in \(modulesList)?)", path: config.rootDevice, errno: ENOENT)
+      throw VMError(.notFound, "root device \(config.rootDevice): missing after 5 s (is its driver in \(modulesList)?)")
     }
     mkdir(newRoot, 0o755)
     guard mount(config.rootDevice, newRoot, config.rootFSType, 0, nil) == 0 else {
-      throw SysError("mount \(config.rootFSType) root", path: config.rootDevice)
+      throw SysError("mount the \(config.rootFSType) root", path: config.rootDevice)
     }
   }
 
