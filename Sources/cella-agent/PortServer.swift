@@ -34,11 +34,12 @@ struct PortServer {
     while true {
       guard let (nonce, rest) = waitForHello(fd, sigio: mask) else { continue }
       do throws(Disconnected) {
-        try PortIO.send(fd, AgentProtocol.ackMagic + nonce)
+        var link = PortLink(fd: fd)
+        try link.send(AgentProtocol.ackMagic + nonce)
         var decoder = AgentFrameDecoder()
         decoder.feed(rest)
-        let request = try readExec(fd, &decoder)
-        var session = PortSession(port: fd, config: config, request: request, decoder: decoder)
+        let request = try readExec(&link, &decoder)
+        var session = PortSession(link: link, config: config, request: request, decoder: decoder)
         try session.run()
       } catch {}
     }
@@ -77,7 +78,9 @@ struct PortServer {
     }
   }
 
-  private func readExec(_ fd: Int32, _ decoder: inout AgentFrameDecoder) throws(Disconnected) -> AgentExecRequest {
+  private func readExec(_ link: inout PortLink, _ decoder: inout AgentFrameDecoder) throws(Disconnected)
+    -> AgentExecRequest
+  {
     while true {
       do {
         if let frame = try decoder.next() {
@@ -85,18 +88,50 @@ struct PortServer {
           continue
         }
       } catch {
-        try? PortIO.send(fd, AgentFrame.error(status: 126, message: error.message).encoded())
+        try? link.send(AgentFrame.error(status: 126, message: error.message).encoded())
         throw Disconnected()
       }
-      decoder.feed(try PortIO.receive(fd))
+      decoder.feed(try link.receive())
     }
   }
 }
 
-/// Reads and writes on a non-blocking port fd whose host may vanish at any moment.
-enum PortIO {
+/// One session's side of a non-blocking port fd whose host may vanish at any moment.
+///
+/// virtio_console learns that a host connected through its control queue, which the guest may process after the
+/// host's first bytes arrived: until the host has been seen connected, a hang-up is believed only after a grace
+/// period.
+struct PortLink {
+  let fd: Int32
+  private var seen = false
+  private var hangupSince: timespec? = nil
+  static let graceMilliseconds = 2000
+
+  init(fd: Int32) { self.fd = fd }
+
+  /// Whether poll's `revents` mean the host is gone; false also while a fresh session waits for its connection.
+  mutating func hostGone(_ revents: Int16) -> Bool {
+    guard revents & Int16(POLLHUP | POLLERR) != 0 else {
+      seen = true
+      hangupSince = nil
+      return false
+    }
+    if seen { return true }
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    guard let since = hangupSince else {
+      hangupSince = now
+      return false
+    }
+    let elapsed = (Int(now.tv_sec) - Int(since.tv_sec)) * 1000 + (Int(now.tv_nsec) - Int(since.tv_nsec)) / 1_000_000
+    if elapsed > Self.graceMilliseconds { return true }
+    // POLLHUP makes poll return at once: do not spin while waiting.
+    usleep(10_000)
+    return false
+  }
+
   /// Writes all of `bytes`, waiting while the port is full; a vanished host ends the session.
-  static func send(_ fd: Int32, _ bytes: [UInt8]) throws(PortServer.Disconnected) {
+  mutating func send(_ bytes: [UInt8]) throws(PortServer.Disconnected) {
     var off = 0
     while off < bytes.count {
       let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
@@ -107,20 +142,21 @@ enum PortIO {
       if n < 0 && errno != EAGAIN && errno != EINTR { throw PortServer.Disconnected() }
       var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
       _ = poll(&p, 1, 1000)
-      if p.revents & Int16(POLLHUP | POLLERR) != 0 { throw PortServer.Disconnected() }
+      if p.revents & Int16(POLLOUT) == 0 && hostGone(p.revents) { throw PortServer.Disconnected() }
     }
   }
 
   /// Blocks until bytes arrive; throws when the host is gone and nothing is left.
-  static func receive(_ fd: Int32) throws(PortServer.Disconnected) -> [UInt8] {
+  mutating func receive() throws(PortServer.Disconnected) -> [UInt8] {
     var buffer = [UInt8](repeating: 0, count: AgentProtocol.chunkSize)
     while true {
-      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if n > 0 { return Array(buffer[0..<n]) }
-      if n == 0 || (errno != EAGAIN && errno != EINTR) { throw PortServer.Disconnected() }
       var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-      _ = poll(&p, 1, -1)
-      if p.revents & Int16(POLLIN) == 0 && p.revents & Int16(POLLHUP | POLLERR) != 0 {
+      _ = poll(&p, 1, 1000)
+      if p.revents & Int16(POLLIN) != 0 {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 { return Array(buffer[0..<n]) }
+        if n < 0 && errno != EAGAIN && errno != EINTR { throw PortServer.Disconnected() }
+      } else if hostGone(p.revents) {
         throw PortServer.Disconnected()
       }
     }

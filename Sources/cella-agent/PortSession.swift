@@ -6,7 +6,7 @@ import Glibc
 /// One exec: the command started with pipes or a pty, its stdio relayed over the port until it exits (then the
 /// exit frame) or the host goes away (then its process group is killed).
 struct PortSession {
-  let port: Int32
+  var link: PortLink
   let config: GuestBootConfig
   let request: AgentExecRequest
   var decoder: AgentFrameDecoder
@@ -56,7 +56,7 @@ struct PortSession {
     }
     do {
       let status = try relay(pid: pid, &ours)
-      try PortIO.send(port, AgentFrame.exit(status).encoded())
+      try link.send(AgentFrame.exit(status).encoded())
     } catch {
       // The host is gone: nobody will read the output, so nothing of the session may linger.
       kill(-pid, SIGKILL)
@@ -66,8 +66,8 @@ struct PortSession {
     }
   }
 
-  private func fail(_ status: Int32, _ message: String) throws(PortServer.Disconnected) {
-    try PortIO.send(port, AgentFrame.error(status: status, message: message).encoded())
+  private mutating func fail(_ status: Int32, _ message: String) throws(PortServer.Disconnected) {
+    try link.send(AgentFrame.error(status: status, message: message).encoded())
   }
 
   /// Relays until the command has exited and its output is drained; returns its shell-style status.
@@ -98,7 +98,7 @@ struct PortSession {
         }
       }
       var fds: [pollfd] = [
-        pollfd(fd: pendingInput.count < 1 << 20 ? port : -1, events: Int16(POLLIN), revents: 0),
+        pollfd(fd: pendingInput.count < 1 << 20 ? link.fd : -1, events: Int16(POLLIN), revents: 0),
         pollfd(fd: ours.output, events: Int16(POLLIN), revents: 0),
         pollfd(fd: ours.errors, events: Int16(POLLIN), revents: 0),
         pollfd(fd: pendingInput.isEmpty ? -1 : ours.input, events: Int16(POLLOUT), revents: 0),
@@ -108,10 +108,10 @@ struct PortSession {
       if ready < 0 && errno == EINTR { continue }
       if status != nil && (ready == 0 || (ours.output < 0 && ours.errors < 0)) { return status! }
       if fds[0].revents & Int16(POLLIN) != 0 {
-        let n = buffer.withUnsafeMutableBytes { read(port, $0.baseAddress, $0.count) }
+        let n = buffer.withUnsafeMutableBytes { read(link.fd, $0.baseAddress, $0.count) }
         if n > 0 { decoder.feed(buffer[0..<n]) }
-        if n == 0 { throw PortServer.Disconnected() }
-      } else if fds[0].revents & Int16(POLLHUP | POLLERR) != 0 {
+        if n == 0 && link.hostGone(fds[0].revents) { throw PortServer.Disconnected() }
+      } else if fds[0].fd >= 0 && link.hostGone(fds[0].revents) {
         throw PortServer.Disconnected()
       }
       for (index, makeFrame) in [(1, AgentFrame.stdout), (2, AgentFrame.stderr)]
@@ -119,7 +119,7 @@ struct PortSession {
         let fd = fds[index].fd
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n > 0 {
-          try PortIO.send(port, makeFrame(Array(buffer[0..<n])).encoded())
+          try link.send(makeFrame(Array(buffer[0..<n])).encoded())
         } else if n == 0 || errno != EAGAIN {
           // EOF, or EIO from a pty master once the last slave is closed.
           close(fd)

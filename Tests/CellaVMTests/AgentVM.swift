@@ -26,12 +26,17 @@ final class AgentVM {
   init(dir: String) { self.dir = dir }
 
   /// The package's built agent (CELLA_AGENT overrides), or a skip.
-  static func agentPath(file: String = #filePath) throws -> String {
-    var url = URL(fileURLWithPath: file)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    let path = ProcessInfo.processInfo.environment["CELLA_AGENT"] ?? url.path + "/.build/debug/cella-agent"
+  static func agentPath() throws -> String {
+    let path = ProcessInfo.processInfo.environment["CELLA_AGENT"] ?? packageRoot() + "/.build/debug/cella-agent"
     guard access(path, X_OK) == 0 else { throw XCTSkip("no cella-agent at \(path) (swift build, or set CELLA_AGENT)") }
     return path
+  }
+
+  /// The package root, found from this file's path (Tests/CellaVMTests/…).
+  static func packageRoot(file: String = #filePath) -> String {
+    var url = URL(fileURLWithPath: file)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
   }
 
   /// Builds kernel, initramfs and root disk, and starts QEMU in the background.
@@ -64,9 +69,7 @@ final class AgentVM {
     }
     try FileIO.writeAtomically(path: dir + "/initrd", cpio.finish(), durable: false)
 
-    let script =
-      URL(fileURLWithPath: try Self.agentPath()).deletingLastPathComponent()
-      .deletingLastPathComponent().deletingLastPathComponent().path + "/RootFS/busybox.sh"
+    let script = Self.packageRoot() + "/RootFS/busybox.sh"
     let tree = try KernelTool.run("/bin/sh", [script, dir + "/rootfs"], timeout: 60)
     guard tree.exitCode == 0 else { throw XCTSkip("RootFS/busybox.sh: \(tree.stderr)") }
     let fs = try KernelTool.run(
