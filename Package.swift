@@ -47,7 +47,7 @@ let package = Package(
     // (issue 10). Knows nothing of guests.
     .target(name: "CellaNet", dependencies: ["CellaErrors", "CellaSys", "CShims"]),
     // QEMU's command line from a VM description, QMP, the accelerator probe; knows nothing of the store.
-    .target(name: "CellaVM", dependencies: ["CellaErrors", "CellaSys", "CShims"]),
+    .target(name: "CellaVM", dependencies: ["CellaErrors", "CellaSys", "CellaNet", "CShims"]),
     // The manager's wire model: requests, answers, error envelope, stream frames, paths (no I/O).
     .target(name: "CellaAPI", dependencies: ["CellaErrors"]),
     // Guests, images, profiles, config keys, the store, keepers, supervision: what the daemon does.
@@ -89,6 +89,13 @@ let package = Package(
     .executableTarget(
       name: "cella-nic", dependencies: ["CellaNet", "CellaSys"],
       linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]),
+    // The guest agent: PID 1 of a VM's initramfs (mounts, modules, the root, the guest's command) and the exec
+    // server on virtio-serial ports; `cella-agent exec` is its host-side client. Always static: the guest has no
+    // Swift or glibc shared libraries.
+    .target(name: "CAgentEarly", path: "Sources/CAgentEarly"),
+    .executableTarget(
+      name: "cella-agent", dependencies: ["CAgentEarly", "CellaVM", "CellaNet", "CellaSys", "CShims"],
+      linkerSettings: [.unsafeFlags(["-static-executable"])]),
     .testTarget(name: "CellaHostTests", dependencies: ["CellaHost", "CellaAPI", "CellaNet", "CellaVM"]),
     .testTarget(name: "CellaAPITests", dependencies: ["CellaAPI"]),
     .testTarget(name: "CellaNetTests", dependencies: ["CellaNet", "CellaSys"]),

@@ -61,6 +61,15 @@ public enum QEMUCommand {
       let device = "virtio-net-\(bus),netdev=net\(i),mac=\(mac)" + (bus == "pci" ? ",romfile=" : "")
       a += ["-device", device]
     }
+    if !vm.agentSockets.isEmpty {
+      // One virtio-serial device; its ports are numbered from 1 (0 is kept for a virtconsole), in socket order.
+      a += ["-device", "virtio-serial-\(bus),id=agent"]
+      for (i, path) in vm.agentSockets.enumerated() {
+        let k = i + 1
+        a += ["-chardev", QEMUOption.join("socket", ["id": "agent\(k)", "path": path, "server": "on", "wait": "off"])]
+        a += ["-device", "virtserialport,bus=agent.0,nr=\(k),chardev=agent\(k),name=\(AgentProtocol.portName(k))"]
+      }
+    }
     for (i, serial) in vm.serials.enumerated() {
       let id = "serial\(i)"
       switch serial {

@@ -89,11 +89,14 @@ public struct VMDescription: Sendable, Equatable {
   /// A unix socket QEMU connects to at start with a second QMP monitor, whose events tell how the guest
   /// ended (the keeper listens there); nil for none.
   public var eventsSocket: String?
+  /// The unix sockets QEMU listens on for the guest agent: element K-1 is virtio-serial port
+  /// `org.cella.agent.K` (`AgentProtocol.portName`). Empty for a guest without the agent.
+  public var agentSockets: [String]
 
   public init(
     machine: VMMachine, accelerator: VMAccelerator, cpu: String? = nil, vcpus: Int = 1, memoryMiB: Int,
     boot: VMBoot, disks: [VMDisk] = [], nics: [VMNIC] = [], serials: [VMSerial] = [], clock: VMClock = .utc,
-    qmpSocket: String, eventsSocket: String? = nil
+    qmpSocket: String, eventsSocket: String? = nil, agentSockets: [String] = []
   ) {
     self.eventsSocket = eventsSocket
     self.machine = machine
@@ -107,6 +110,7 @@ public struct VMDescription: Sendable, Equatable {
     self.serials = serials
     self.clock = clock
     self.qmpSocket = qmpSocket
+    self.agentSockets = agentSockets
   }
 }
 

@@ -38,6 +38,12 @@ extension VMDescription {
         .unsupported,
         "serial.\(maxSerials): \(machine.rawValue) has \(maxSerials) serial port(s), serial.0…\(maxSerials - 1)")
     }
+    if agentSockets.count > GuestBootConfig.maxAgentPorts {
+      throw VMError(
+        .invalidArgument,
+        "agent ports: \(agentSockets.count), more than a virtio-serial device's \(GuestBootConfig.maxAgentPorts)")
+    }
+    for (i, path) in agentSockets.enumerated() { try validatePath(path, field: "agent port \(i + 1)", socket: true) }
     for (i, serial) in serials.enumerated() {
       switch serial {
       case .none, .stdio: break

@@ -38,6 +38,26 @@ final class QEMUCommandTests: XCTestCase {
     XCTAssertEqual(QEMUCommand.inheritedFDs(Self.microvm()), [5])
   }
 
+  func testAgentSocketsBecomeNamedPortsOfOneVirtioSerialDeviceOfTheMachinesBus() throws {
+    var vm = Self.microvm()
+    vm.agentSockets = ["/run/cella/g/agent-1.sock", "/run/cella/g/a,b/agent-2.sock"]
+    let argv = try QEMUCommand.argv(vm, tscKHz: 1000)
+    let start = try XCTUnwrap(argv.firstIndex(of: "virtio-serial-device,id=agent"))
+    XCTAssertEqual(
+      Array(argv[(start - 1)...(start + 8)]),
+      [
+        "-device", "virtio-serial-device,id=agent",
+        "-chardev", "socket,id=agent1,path=/run/cella/g/agent-1.sock,server=on,wait=off",
+        "-device", "virtserialport,bus=agent.0,nr=1,chardev=agent1,name=org.cella.agent.1",
+        "-chardev", "socket,id=agent2,path=/run/cella/g/a,,b/agent-2.sock,server=on,wait=off",
+        "-device", "virtserialport,bus=agent.0,nr=2,chardev=agent2,name=org.cella.agent.2",
+      ])
+    var q35 = Self.robot()
+    q35.agentSockets = ["/run/cella/bmek/agent-1.sock"]
+    XCTAssertTrue(try QEMUCommand.argv(q35, tscKHz: nil).contains("virtio-serial-pci,id=agent"))
+    XCTAssertFalse(try QEMUCommand.argv(Self.microvm(), tscKHz: 1000).contains { $0.contains("virtio-serial") })
+  }
+
   func testAQ35BootsFirmwareFromAVolatileDiskWithAHostSerialPortOnVirtioPCI() throws {
     let argv = try QEMUCommand.argv(Self.robot(), tscKHz: nil)
     XCTAssertEqual(
@@ -164,6 +184,11 @@ final class QEMUCommandTests: XCTestCase {
       ),
       ("long socket", { $0.qmpSocket = "/" + String(repeating: "s", count: 107) }, "QMP socket: socket path is 108"),
       ("relative console", { $0.serials = [.consoleSocket(path: "c.sock")] }, "serial.0: \"c.sock\" is not"),
+      ("relative agent socket", { $0.agentSockets = ["/a/agent-1.sock", "a.sock"] }, "agent port 2: \"a.sock\""),
+      (
+        "too many agent ports", { $0.agentSockets = (1...32).map { "/a/agent-\($0).sock" } },
+        "agent ports: 32, more than a virtio-serial device's 31"
+      ),
     ]
     for (name, mutate, expected) in cases {
       var vm = Self.microvm()

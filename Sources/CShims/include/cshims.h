@@ -95,5 +95,6 @@ int cella_write_zero_each(const char *paths, size_t len);
 #include "cshims_mount.h"
 #include "cshims_spawn.h"
 #include "cshims_net.h"
+#include "cshims_guest.h"
 
 #endif
