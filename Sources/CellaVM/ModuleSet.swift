@@ -14,6 +14,8 @@ public struct ModuleSet: Sendable, Equatable {
   /// kernel's request_module finds no modprobe in the initramfs).
   public static let guestModules = [
     "virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net", "virtio_console", "crc32c_generic", "ext4",
+    // The ACPI power button as an input device (`cella stop`), and QEMU's pvpanic device (guest-panic).
+    "button", "evdev", "pvpanic_mmio",
   ]
 
   /// Resolves `names` against `modulesDir` (`/lib/modules/<version>`); an unknown name is an error.

@@ -43,6 +43,7 @@ enum GuestInit {
     } catch {
       fail(error.message)
     }
+    _ = PowerButton.watch(command: command)
     reap(command: command, ports: ports)
   }
 

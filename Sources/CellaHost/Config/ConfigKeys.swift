@@ -19,7 +19,7 @@ public enum ConfigKeys {
       "limits.pids", "integer", doc: "Most processes and threads at once, 1 or more",
       check: { integer($0, 1...Int64(Int32.max)) }),
     ConfigKey(
-      "environment.<NAME>", "string", kinds: [.container], doc: "Environment variable NAME of the guest's init",
+      "environment.<NAME>", "string", doc: "Environment variable NAME of the guest's init (a VM's: from an image)",
       name: { ConfigValues.isEnvironmentName($0) ? nil : "\(q($0)) is not an environment variable name" },
       check: { $0.utf8.contains(0) ? "the value contains a NUL byte" : nil }),
     ConfigKey(

@@ -72,7 +72,7 @@ extension Manager {
   /// An exec in a VM: `cella-agent exec` on the host speaks to the guest's agent over a virtio-serial port
   /// and behaves to the daemon like `cella-runtime exec` (pipes, or a pty handed over a console socket).
   func startVMExec(_ name: String, _ request: ExecRequest, _ paths: GuestPaths) throws(HostError) -> ExecProcess {
-    var argv = [options.agentPath, "exec", "--dir", paths.vm, "--guest", name]
+    var argv = [options.agentPath, "exec", "--dir", paths.vm, "--name", name]
     for e in request.env ?? [] { argv += ["--env", e] }
     if let cwd = request.cwd { argv += ["--cwd", cwd] }
     if let user = request.user {

@@ -139,7 +139,7 @@ extension Manager {
       if vm {
         let taps = try openTapFDs(name, nics)
         passed = taps.map(\.fd)
-        let launch = try prepareVM(record, effective, paths, uid: ids?.first ?? 0, taps: taps)
+        let launch = try prepareVM(record, effective, paths, uid: ids?.first ?? 0, taps: taps, nics: nics)
         passed = launch.fds
         bundleSpec = launch.spec
         state.accelerator = launch.accelerator.summary

@@ -32,6 +32,9 @@ extension Manager {
     if record.image == nil && record.command != nil {
       return "a command (after --) needs a VM from an image, whose agent runs it"
     }
+    if record.image == nil, let key = effective.values.keys.sorted().first(where: { $0.hasPrefix("environment.") }) {
+      return "\(key): only a VM from an image has an init cella starts"
+    }
     if vm.machine == .microvm && record.image == nil && vm.kernel == nil {
       return "vm.machine: microvm has no firmware to boot a disk; use q35 or pc"
     }
@@ -100,6 +103,31 @@ extension Manager {
     }
   }
 
+  /// What the agent in a VM from an image starts and sets up (cella-agent reads it from the initramfs): the
+  /// image's process as a container of it would run it, its NICs' addresses, its names.
+  func bootConfig(_ record: GuestRecord, _ effective: EffectiveConfig, image: String, nics: [StartedNIC])
+    throws(HostError) -> GuestBootConfig
+  {
+    let guest = "guest \(ConfigValues.quote(record.name))"
+    let process = try images.record(image).process
+    let command = record.command ?? ((process.entrypoint ?? []) + (process.cmd ?? []))
+    guard let first = command.first, !first.isEmpty else {
+      throw HostError(.invalidArgument, "\(guest): no command: the image has no Entrypoint or Cmd and none was given")
+    }
+    let user = try ImageUser.resolve(process.user, root: images.rootfs(image), guest: record.name)
+    let hostname = effective.hostname ?? record.name
+    let hosts = nics.first.map {
+      GuestNetFiles.hosts(name: record.name, hostname: effective.hostname, address: $0.ipv4)
+    }
+    return GuestBootConfig(
+      hostname: hostname, command: command,
+      env: try GuestSpec.environment(process.env ?? [], effective.environment, guest: guest),
+      cwd: ConfigValues.cleanAbsolutePath("/" + (process.workingDir ?? "/")) ?? "/", uid: user.uid, gid: user.gid,
+      nics: nics.enumerated().map { i, n in
+        GuestBootConfig.NIC(mac: n.mac, address: "\(n.ipv4)/\(n.prefixLength)", gateway: i == 0 ? n.gateway : nil)
+      }, dns: nics.first.map { [$0.gateway] } ?? [], hosts: hosts)
+  }
+
   /// The host ids of a VM guest: QEMU runs as the first, a uid no other guest or host user has.
   func vmRange(of record: GuestRecord) throws(HostError) -> IDRange? {
     let uids = UidAllocator(layout: layout)
@@ -140,7 +168,7 @@ extension Manager {
   /// come first). Whatever it opened is closed when it throws.
   func prepareVM(
     _ record: GuestRecord, _ effective: EffectiveConfig, _ paths: GuestPaths, uid: UInt32,
-    taps: [(fd: Int32, mac: String)]
+    taps: [(fd: Int32, mac: String)], nics: [StartedNIC]
   ) throws(HostError) -> VMLaunch {
     let guest = "guest \"\(record.name)\""
     guard let vm = effective.vm else { throw HostError(.internal, "\(guest): not a VM") }
@@ -160,13 +188,40 @@ extension Manager {
       passed.append(fd)
       return Int32(2 + passed.count)
     }
-    var nics: [VMNIC] = []
-    for (i, tap) in taps.enumerated() { nics.append(VMNIC(tapFD: 3 + Int32(i), mac: tap.mac)) }
+    var vmNICs: [VMNIC] = []
+    for (i, tap) in taps.enumerated() { vmNICs.append(VMNIC(tapFD: 3 + Int32(i), mac: tap.mac)) }
 
+    let machine = Self.vmMachine(record, effective)
     var files: [(source: String, destination: String)] = []
     var sameFiles: [String] = []
+    var disks: [VMDisk] = []
+    var agentSockets: [String] = []
     let boot: VMBoot
-    if let kernel = vm.kernel {
+    if let image = record.image {
+      // cella's own boot: the host's kernel, an initramfs with the agent, the image's disk under an overlay.
+      let artifacts = VMArtifacts(layout: layout)
+      let kernel = try artifacts.vmlinux()
+      let base = try artifacts.initramfs(agent: options.agentPath, kernel: kernel)
+      let rootDisk = try artifacts.rootDisk(image: image)
+      let overlay = try artifacts.overlay(guest: paths, image: image)
+      let config = try bootConfig(record, effective, image: image, nics: nics)
+      let initrd = paths.vm + "/initrd.cpio"
+      do { try VMInitramfs.guest(base: base, config: config.encoded(), output: initrd, mode: 0o600) } catch {
+        throw HostError(error.kind, "\(guest): \(error.message)")
+      }
+      for file in [overlay, initrd] where chown(file, uid, uid) != 0 {
+        throw HostError("chown", path: file, errno: errno)
+      }
+      files.append((kernel.vmlinux, "/boot/kernel"))
+      sameFiles.append(rootDisk)
+      disks.append(VMDisk(path: VMSpec.runDirectory + "/root.qcow2", format: .qcow2))
+      agentSockets = (1...config.agentPorts).map { VMSpec.runDirectory + "/agent-\($0).sock" }
+      // quiet: the console shows the guest's own output, not the kernel's boot log; panic=-1: a panic
+      // the pvpanic device missed still ends the run instead of hanging it.
+      boot = .kernel(
+        path: "/boot/kernel", initrd: VMSpec.runDirectory + "/initrd.cpio",
+        cmdline: "console=ttyS0 quiet panic=-1")
+    } else if let kernel = vm.kernel {
       files.append((kernel, "/boot/kernel"))
       if let initrd = vm.initrd { files.append((initrd, "/boot/initrd")) }
       let cmdline = "console=ttyS0 " + (vm.cmdline ?? "")
@@ -174,7 +229,6 @@ extension Manager {
     } else {
       boot = .firmware
     }
-    var disks: [VMDisk] = []
     for disk in Self.vmDiskOrder(effective.disks) {
       let field = "\(guest): disk.\(disk.name).source"
       let info = try probeDisk(record, disk)
@@ -212,11 +266,11 @@ extension Manager {
     }
     let memory = effective.memoryLimit ?? VMConfig.defaultMemory
     let cores = effective.cpuQuota.map { Int(($0 + Int64(effective.cpuPeriod) - 1) / Int64(effective.cpuPeriod)) } ?? 1
-    let machine = Self.vmMachine(record, effective)
     let description = VMDescription(
       machine: machine, accelerator: accelerator, cpu: vm.cpu, vcpus: max(1, cores), memoryMiB: Int(memory >> 20),
-      boot: boot, disks: disks, nics: nics, serials: serials, clock: vm.clock,
-      qmpSocket: VMSpec.runDirectory + "/qmp.sock", eventsSocket: VMSpec.runDirectory + "/events.sock")
+      boot: boot, disks: disks, nics: vmNICs, serials: serials, clock: vm.clock,
+      qmpSocket: VMSpec.runDirectory + "/qmp.sock", eventsSocket: VMSpec.runDirectory + "/events.sock",
+      agentSockets: agentSockets)
     let argv: [String]
     do {
       let tsc = machine == .microvm && accelerator == .tcg ? try HostTSC.kHz() : nil
