@@ -101,6 +101,7 @@ let package = Package(
     .testTarget(name: "CellaSecurityTests", dependencies: ["CellaSecurity"]),
     .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
     .testTarget(
-      name: "IntegrationTests", dependencies: ["CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet"]),
+      name: "IntegrationTests",
+      dependencies: ["CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet", "CellaVM", "CellaSys"]),
   ]
 )
