@@ -1,4 +1,5 @@
 import CellaNet
+import CellaVM
 import Foundation
 import XCTest
 
@@ -106,8 +107,12 @@ final class VMFixtureTests: XCTestCase {
       "read so far: \(pty.text)")
     first.stop()
 
-    let second = try boot("second", ["-snapshot"])
+    let qmp = tmp + "/qmp.sock"
+    let second = try boot("second", ["-snapshot", "-qmp", "unix:\(qmp),server=on,wait=off"])
     XCTAssertNotNil(second.line(BootDisk.markerLine + " present", timeout: 1), second.consoleText)
-    second.stop()
+    // ACPI's power button (what `cella stop` presses first) powers the fixture off.
+    let client = try QMPClient.connect(path: qmp)
+    try client.systemPowerdown()
+    XCTAssertEqual(second.waitForExit(timeout: 30).status, 0)
   }
 }

@@ -66,5 +66,15 @@ final class BareQEMU {
     return result
   }
 
+  /// Waits for QEMU to end by itself (the guest powered off); after `timeout` seconds it is killed and
+  /// the test fails.
+  @discardableResult
+  func waitForExit(timeout: TimeInterval) -> CommandResult {
+    if let stopped { return stopped }
+    let result = process.wait(timeout: timeout)
+    stopped = result
+    return result
+  }
+
   private var stopped: CommandResult?
 }

@@ -167,6 +167,7 @@ struct BootDisk {
       mkdir -p /etc/acpi/PWRF
       printf '#!/bin/sh\\nsync\\npoweroff -f\\n' >/etc/acpi/PWRF/00000080
       chmod 755 /etc/acpi/PWRF/00000080
+      mkdir -p /var/log /var/run
       acpid -c /etc/acpi
       ip link set lo up
       address=-
