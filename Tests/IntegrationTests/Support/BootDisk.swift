@@ -13,7 +13,7 @@ import XCTest
 /// Layout: an MBR with syslinux's boot code; partition 1 (active, FAT16) holds syslinux, the host's
 /// Debian kernel and a busybox initramfs; partition 2 is 1 MiB of raw sectors for the marker. The
 /// initramfs's init loads the virtio, e1000, IDE/AHCI and power-button modules, configures eth0
-/// (DHCP or a fixed address), serves `httpBody` with busybox httpd on port 80, powers off on ACPI's
+/// (DHCP, taking its router and DNS servers, or a fixed address), serves `httpBody` with busybox httpd on port 80, powers off on ACPI's
 /// power button (`system_powerdown`), optionally echoes lines on ttyS1 and checks a marker, then
 /// prints `readyLine` on ttyS0.
 struct BootDisk {
@@ -38,10 +38,16 @@ struct BootDisk {
     /// Print `markerLine present|absent` for partition 2, then mark it (so a kept disk says present next boot).
     var marker = false
     var format: Format = .raw
+    /// Shell lines run last, before the ready line (their output goes to the console): what a test
+    /// wants the guest to do itself, such as reaching a container.
+    var script = ""
   }
 
   /// The console line the init prints when everything is up: `CELLA-FIXTURE-READY <A/prefix or ->`.
   static let readyLine = "CELLA-FIXTURE-READY"
+  /// The console line before the ready line: `CELLA-FIXTURE-UPTIME <seconds since the kernel started>`
+  /// (the rest of a boot's time is the firmware's and the boot loader's).
+  static let uptimeLine = "CELLA-FIXTURE-UPTIME"
   /// The console line of the marker check: `CELLA-FIXTURE-MARKER present` or `… absent`.
   static let markerLine = "CELLA-FIXTURE-MARKER"
   /// What the init puts before each line it echoes on ttyS1.
@@ -184,7 +190,7 @@ struct BootDisk {
     case .none: break
     case .dhcp:
       script += """
-        printf '#!/bin/sh\\ncase "$1" in bound|renew) ip addr add $ip/$mask dev $interface; [ -n "$router" ] && ip route add default via ${router%% *};; esac\\nexit 0\\n' >/etc/udhcpc.sh
+        printf '#!/bin/sh\\ncase "$1" in bound|renew) ip addr add $ip/$mask dev $interface; [ -n "$router" ] && ip route add default via ${router%% *}; for s in $dns; do echo nameserver $s; done >/etc/resolv.conf;; esac\\nexit 0\\n' >/etc/udhcpc.sh
         chmod 755 /etc/udhcpc.sh
         udhcpc -i eth0 -s /etc/udhcpc.sh -q -n -t 20 -T 1
 
@@ -221,7 +227,9 @@ struct BootDisk {
 
         """
     }
+    script += options.script + "\n"
     script += """
+      echo "\(uptimeLine) $(cut -d' ' -f1 /proc/uptime)"
       echo "\(readyLine) $address"
       while :; do sleep 3600; done
 
