@@ -102,6 +102,8 @@ let package = Package(
     .testTarget(name: "CellaSysTests", dependencies: ["CellaSys"]),
     .testTarget(
       name: "IntegrationTests",
-      dependencies: ["CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet", "CellaVM", "CellaSys"]),
+      dependencies: [
+        "CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet", "CellaVM", "CellaSys", "CellaHost",
+      ]),
   ]
 )

@@ -11,20 +11,20 @@ import XCTest
   import Glibc
 #endif
 
-/// `Manager.openTaps` on a real cella network (bridge, nft tables, dnsmasq), all inside an unnamed network
-/// namespace that only this test's thread (and what it spawns) is in, so the host's network is never touched
-/// and the namespace goes with the thread.
+/// `Manager.openTaps` on a real cella network (bridge, nft tables, dnsmasq), and the fixture VM on such taps,
+/// all inside an unnamed network namespace that only the test's thread (and what it spawns) is in, so the
+/// host's network is never touched and the namespace goes with the thread.
 final class VMTapTests: XCTestCase {
   private var tmp = ""
 
   override func setUpWithError() throws {
-    guard geteuid() == 0 else { throw XCTSkip("tap tests need root") }
+    guard geteuid() == 0 else { throw SuiteConfiguration.skip("tap tests need root") }
     for tool in ["/usr/sbin/nft", "/usr/sbin/dnsmasq"] where access(tool, X_OK) != 0 {
-      throw XCTSkip("no \(tool) (apt-get install nftables dnsmasq-base)")
+      throw SuiteConfiguration.skip("no \(tool) (apt-get install nftables dnsmasq-base)")
     }
-    var template = Array("/tmp/cella-it-\(KeeperFixture.run)-XXXXXX".utf8CString)
+    var template = Array(SuiteRun.tmpTemplate.utf8CString)
     guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw XCTSkip("mkdtemp: \(String(cString: strerror(errno)))")
+      throw HarnessError("mkdtemp: \(String(cString: strerror(errno)))")
     }
     tmp = String(cString: dir)
     // dnsmasq, unprivileged, searches its way to the network's files.
@@ -91,6 +91,39 @@ final class VMTapTests: XCTestCase {
     }
   }
 
+  func testAVMOnAnOpenedTapAnswersOnTheNetworkWithinItsAntiSpoofingEntries() throws {
+    let body = "vm on a cella network \(TestEnvironment.randomSuffix(6))"
+    try inPrivateNetworkNamespace { [tmp] in
+      let manager = try Self.manager(tmp)
+      let network = try manager.createNetwork(CreateNetworkRequest(name: "vmnet", subnet: "10.232.0.0/24"))
+      defer { XCTAssertNoThrow(try manager.deleteNetwork("vmnet")) }
+      let nic = Self.nic(0, network, "10.232.0.10")
+      let disk = try BootDisk.build(
+        in: tmp,
+        BootDisk.Options(
+          network: .fixed(address: "\(nic.ipv4)/24", gateway: network.gateway), httpBody: body,
+          script: "ping -c 1 -W 5 \(network.gateway) >/dev/null && echo CELLA-GATEWAY-REACHED"))
+      try manager.updateFirewallPorts("add", [nic])
+      let taps = try manager.openTaps("vm", [nic])
+      let qemu = try BareQEMU(
+        [
+          "-M", "q35", "-m", "256", "-drive", "file=\(disk.path),format=raw", "-netdev", "tap,id=n0,fd=3",
+          "-device", "virtio-net-pci,netdev=n0,mac=\(nic.mac)",
+        ], directory: tmp, inheriting: taps.rawValues)
+      _ = consume taps
+      defer { qemu.stop() }
+      XCTAssertNotNil(qemu.line(BootDisk.readyLine, timeout: 90), "no ready line; console:\n\(qemu.consoleText)")
+      XCTAssertNotNil(qemu.line("CELLA-GATEWAY-REACHED", timeout: 0), qemu.consoleText)
+      let got = Spawner.run(
+        "/bin/busybox", ["wget", "-q", "-O", "-", "http://\(nic.ipv4)/"], outputDirectory: tmp, timeout: 20)
+      XCTAssertEqual(got.stdout, body, "\(got)")
+      qemu.stop()
+      XCTAssertThrowsError(try NetlinkSocket.open().link(nic.hostInterface), "the tap outlived QEMU")
+      manager.removeHostInterfaces("vm", [nic])
+      try manager.updateFirewallPorts("delete", [nic])
+    }
+  }
+
   /// A manager on a store in `dir`; its helper binaries are stand-ins (no guest is started).
   private static func manager(_ dir: String) throws -> Manager {
     let bin = dir + "/bin"
@@ -102,7 +135,7 @@ final class VMTapTests: XCTestCase {
     return try Manager(
       options: ManagerOptions(
         stateDir: dir + "/state", socket: dir + "/sock", runtimePath: bin + "/cella-runtime",
-        keeperPath: bin + "/cella-keeper", cgroupParent: "/cella-t-\(KeeperFixture.run)"),
+        keeperPath: bin + "/cella-keeper", cgroupParent: SuiteRun.cgroupParent),
       log: DaemonLog(quiet: true))
   }
 
