@@ -36,7 +36,9 @@ final class VMFixtureTests: XCTestCase {
     let disk = try BootDisk.build(
       in: tmp,
       BootDisk.Options(
-        network: .dhcp, httpBody: body, script: "ping -c 1 -W 5 10.231.0.1 >/dev/null && echo CELLA-GATEWAY-REACHED"))
+        network: .dhcp, httpBody: body,
+        script: "ping -c 1 -W 5 10.231.0.1 >/dev/null && echo CELLA-GATEWAY-REACHED\n"
+          + "ping -c 1 -W 5 gw.cella-test >/dev/null && echo CELLA-NAME-REACHED"))
     print("boot disk (raw) built in \(String(format: "%.2f", disk.seconds)) s")
     let box = try NetBox()
     self.box = box
@@ -57,7 +59,8 @@ final class VMFixtureTests: XCTestCase {
     let dnsmasq = try Spawner.spawn(
       "/usr/bin/nsenter",
       Array(box.enterHost.dropFirst()) + [
-        "/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--bind-interfaces",
+        "/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--bind-interfaces", "--no-resolv",
+        "--no-hosts", "--address=/gw.cella-test/10.231.0.1",
         "--interface=\(bridge)", "--except-interface=lo", "--dhcp-range=10.231.0.100,10.231.0.150,1h",
         "--dhcp-leasefile=\(tmp)/leases", "--pid-file=", "--user=root", "--group=root",
       ], outputDirectory: tmp)
@@ -80,6 +83,8 @@ final class VMFixtureTests: XCTestCase {
     let address = try XCTUnwrap(line.split(separator: " ").last?.split(separator: "/").first.map(String.init))
     XCTAssertTrue(address.hasPrefix("10.231.0."), line)
     XCTAssertNotNil(qemu.line("CELLA-GATEWAY-REACHED", timeout: 0), qemu.consoleText)
+    // The name server came with the lease.
+    XCTAssertNotNil(qemu.line("CELLA-NAME-REACHED", timeout: 0), qemu.consoleText)
     // Not busybox wget -T: it crashes (1.35, static).
     let got = box.inHost(["/bin/busybox", "wget", "-q", "-O", "-", "http://\(address)/"], timeout: 20)
     XCTAssertEqual(got.stdout, body, "\(got)")
