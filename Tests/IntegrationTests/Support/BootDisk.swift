@@ -12,10 +12,10 @@ import XCTest
 ///
 /// Layout: an MBR with syslinux's boot code; partition 1 (active, FAT16) holds syslinux, the host's
 /// Debian kernel and a busybox initramfs; partition 2 is 1 MiB of raw sectors for the marker. The
-/// initramfs's init loads the virtio, e1000, IDE/AHCI and power-button modules, configures eth0
-/// (DHCP, taking its router and DNS servers, or a fixed address), serves `httpBody` with busybox httpd on port 80, powers off on ACPI's
-/// power button (`system_powerdown`), optionally echoes lines on ttyS1 and checks a marker, then
-/// prints `readyLine` on ttyS0.
+/// initramfs's init loads the virtio, e1000, IDE/AHCI and power-button modules, configures eth0 (DHCP,
+/// taking its router and DNS servers, or a fixed address), serves `httpBody` with busybox httpd on
+/// port 80, powers off on ACPI's power button (`system_powerdown`), optionally echoes lines on ttyS1
+/// and checks a marker, runs the test's script, then prints `readyLine` on ttyS0.
 struct BootDisk {
   enum Format: String { case raw, qcow2 }
 
