@@ -112,6 +112,7 @@ let package = Package(
       name: "IntegrationTests",
       dependencies: [
         "CellaOCI", "CellaRuntimeCore", "CellaAPI", "CellaClient", "CellaNet", "CellaVM", "CellaSys", "CShims",
+        "CellaHost",
       ]),
   ]
 )

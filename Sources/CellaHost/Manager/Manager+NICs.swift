@@ -180,8 +180,8 @@ extension Manager {
   }
 
   /// Deletes the host ends of a run's NICs that are still there (deleting one takes its peer along;
-  /// the kernel also removes a pair whose namespace died). Only veths with a derived name: state.json
-  /// is no proof that a link is cella's.
+  /// the kernel also removes a pair whose namespace died; a VM's tap goes with QEMU's fd). Only veths
+  /// and taps with a derived name: state.json is no proof that a link is cella's.
   func removeHostInterfaces(_ name: String, _ nics: [StartedNIC]) {
     guard !nics.isEmpty else { return }
     let socket: NetlinkSocket
@@ -194,18 +194,19 @@ extension Manager {
         log.warning("guest \(name): host interface \"\(nic.hostInterface)\" is no name cella gives; left alone")
         continue
       }
-      do { try deleteOwnLink(socket, nic.hostInterface, kind: "veth", for: "guest \(name)") } catch {
+      do { try deleteOwnLink(socket, nic.hostInterface, kinds: ["veth", "tun"], for: "guest \(name)") } catch {
         if error.kind != .notFound { log.warning("guest \(name): \(error.message)") }
       }
     }
   }
 
-  /// Deletes link `name` if it is of `kind` (cella's bridges and veths); a link of another kind under a
+  /// Deletes link `name` if it is of one of `kinds` (cella's bridges, veths and taps); a link of another kind under a
   /// recorded name (a hand-edited or hostile record, a device made since) is logged and left alone.
-  func deleteOwnLink(_ socket: NetlinkSocket, _ name: String, kind: String, for owner: String) throws(NetError) {
+  func deleteOwnLink(_ socket: NetlinkSocket, _ name: String, kinds: Set<String>, for owner: String) throws(NetError) {
     let found = try socket.link(name).kind
-    guard found == kind else {
-      log.warning("\(owner): \(name) is \(found.map { "a \($0)" } ?? "a device") link, not a \(kind); left alone")
+    guard let found, kinds.contains(found) else {
+      let wanted = kinds.sorted().joined(separator: " or ")
+      log.warning("\(owner): \(name) is \(found.map { "a \($0)" } ?? "a device") link, not a \(wanted); left alone")
       return
     }
     try socket.deleteLink(name)

@@ -146,7 +146,7 @@ extension Manager {
     Dnsmasq.stop(paths)
     do {
       let s = try NetlinkSocket.open()
-      do { try deleteOwnLink(s, record.bridge, kind: "bridge", for: "network \(record.name)") } catch
+      do { try deleteOwnLink(s, record.bridge, kinds: ["bridge"], for: "network \(record.name)") } catch
         where error.kind == .notFound
       {}
     } catch {

@@ -86,9 +86,10 @@ enum Spawner {
     return unsafeBitCast(sym, to: AddCloseFrom.self)(actions, from)
   }
 
+  /// Starts `executable`; `inheriting` fds become the child's fds 3, 4, … (QEMU's `-netdev tap,fd=3`).
   static func spawn(
     _ executable: String, _ arguments: [String], outputDirectory: String, stdoutPath: String? = nil,
-    environment: [String]? = nil
+    environment: [String]? = nil, inheriting: [Int32] = []
   ) throws -> SpawnedProcess {
     let n = counter.next()
     let outPath = stdoutPath ?? "\(outputDirectory)/cmd-\(n).out"
@@ -99,7 +100,14 @@ enum Spawner {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    guard addCloseFrom(&actions, 3) == 0 else { throw HarnessError("posix_spawn_file_actions_addclosefrom_np failed") }
+    for (i, fd) in inheriting.enumerated() {
+      // Each must be above the targets, or an earlier dup2 would overwrite it.
+      guard fd >= 3 + Int32(inheriting.count) else { throw HarnessError("fd \(fd) to inherit is among 3..") }
+      posix_spawn_file_actions_adddup2(&actions, fd, 3 + Int32(i))
+    }
+    guard addCloseFrom(&actions, 3 + Int32(inheriting.count)) == 0 else {
+      throw HarnessError("posix_spawn_file_actions_addclosefrom_np failed")
+    }
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }
