@@ -137,8 +137,10 @@ extension Manager {
       }
       var bundleSpec = specBytes
       if vm {
-        let taps = try openTapFDs(name, nics)
-        passed = taps.map(\.fd)
+        // The taps are the keeper's (then QEMU's) once it starts: closing our copies after that lets a tap
+        // go with its VM.
+        passed = try openTaps(name, nics).release()
+        let taps = zip(passed, nics).map { (fd: $0, mac: $1.mac) }
         let launch = try prepareVM(record, effective, paths, uid: ids?.first ?? 0, taps: taps, nics: nics)
         passed = launch.fds
         bundleSpec = launch.spec

@@ -135,12 +135,6 @@ extension Manager {
     return try uids.allocate(for: record.name, preferring: nil)
   }
 
-  /// Opens a tap for each NIC of a VM's run (until the tap plumbing lands, VMs have no NICs).
-  func openTapFDs(_ guest: String, _ nics: [StartedNIC]) throws(HostError) -> [(fd: Int32, mac: String)] {
-    if nics.isEmpty { return [] }
-    throw HostError(.unsupported, "guest \"\(guest)\": nic.N: VM NICs are not wired yet")
-  }
-
   /// The accelerator `vm.accel=auto` gets on this host: the probe's verdict, kept per host boot.
   func accelerator() throws(HostError) -> AccelVerdict {
     if mkdir(layout.vmCache, 0o700) != 0 && errno != EEXIST {

@@ -1,4 +1,3 @@
-import CShims
 import Foundation
 import XCTest
 
@@ -168,8 +167,7 @@ final class ManagerVMTests: ManagerTestCase {
   }
 
   func testTwoVMsCannotShareAHostSerialPort() throws {
-    let pty = try PtyPairForVM()
-    defer { pty.close() }
+    let pty = try PtyPair()
     let a = f.name("sera")
     let b = f.name("serb")
     createKernelVM(a, mode: "serve", ["-c", "serial.1=host:\(pty.slavePath)", "-c", "vm.machine=q35"])
@@ -189,21 +187,4 @@ final class ManagerVMTests: ManagerTestCase {
     XCTAssertNotEqual(notTTY.status, 0)
     XCTAssertTrue(notTTY.stderr.contains("serial.1: /dev/null is not a terminal"), notTTY.stderr)
   }
-}
-
-/// A pty pair standing in for a host serial port: the test holds the master, a VM gets the slave's path.
-final class PtyPairForVM {
-  let master: Int32
-  let slavePath: String
-
-  init() throws {
-    master = cella_pty_open("/dev/ptmx")
-    guard master >= 0 else { throw HarnessError("/dev/ptmx: \(String(cString: strerror(errno)))") }
-    let peer = cella_pty_peer(master)
-    guard peer >= 0 else { throw HarnessError("TIOCGPTPEER: \(String(cString: strerror(errno)))") }
-    defer { Glibc.close(peer) }
-    slavePath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(peer)")
-  }
-
-  func close() { _ = Glibc.close(master) }
 }

@@ -115,6 +115,17 @@ struct BootDisk {
     return BootDisk(path: output, format: options.format, seconds: Date().timeIntervalSince(started))
   }
 
+  /// The fixture's initramfs alone, written to `<dir>/<name>.cpio`, for a VM that boots the host's kernel
+  /// directly (`--kernel`, `--initrd`) and should behave like the disk.
+  static func initramfsFile(in dir: String, name: String = "fixture", _ options: Options = Options()) throws -> String {
+    let tools = try Tools()
+    let path = "\(dir)/\(name).cpio"
+    let bytes = try initramfs(kernel: try HostKernel(), busybox: tools.busybox, options: options)
+    guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o644])
+    else { throw HarnessError("write \(path)") }
+    return path
+  }
+
   /// syslinux boots the one entry at once; `panic=-1` turns a panic into a reboot, which `-no-reboot` ends.
   private static let syslinuxConfig = """
     DEFAULT linux
