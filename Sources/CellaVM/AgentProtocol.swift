@@ -1,3 +1,5 @@
+import Glibc
+
 /// The exec protocol between `cella-agent exec` on the host and the agent in the guest, over one virtio-serial
 /// port (a byte stream that survives host disconnects, so old bytes may still be queued in either direction).
 ///
@@ -118,22 +120,36 @@ public struct AgentFrameDecoder: Sendable {
 /// Finds `pattern` in a byte stream fed in pieces; keeps only what could still start a match.
 public struct AgentSync: Sendable {
   public let pattern: [UInt8]
-  private var window: [UInt8] = []
+  private var tail: [UInt8] = []
 
   public init(pattern: [UInt8]) { self.pattern = pattern }
 
   /// Feeds bytes; once the pattern is seen, returns the bytes that followed it in this piece.
   public mutating func feed<S: Sequence<UInt8>>(_ bytes: S) -> [UInt8]? {
-    var rest = Array(bytes)[...]
-    while let b = rest.popFirst() {
-      window.append(b)
-      if window.count > pattern.count { window.removeFirst(window.count - pattern.count) }
-      if window.count == pattern.count && window == pattern {
-        window = []
-        return Array(rest)
+    var data = tail
+    data.append(contentsOf: bytes)
+    // memchr and memcmp, not a byte at a time: an agent port may hold megabytes of an ended session's input to
+    // skip before the next hello, and the agent is a debug build under TCG in the tests.
+    let found: Int? = data.withUnsafeBytes { hay in
+      pattern.withUnsafeBytes { pat in
+        var at = 0
+        while pat.count > 0 && hay.count - at >= pat.count {
+          guard let hit = memchr(hay.baseAddress! + at, Int32(pat[0]), hay.count - at - pat.count + 1) else {
+            return nil
+          }
+          let index = UnsafeRawPointer(hit) - hay.baseAddress!
+          if memcmp(hit, pat.baseAddress!, pat.count) == 0 { return index }
+          at = index + 1
+        }
+        return nil
       }
     }
-    return nil
+    guard let index = found else {
+      tail = Array(data.suffix(max(pattern.count - 1, 0)))
+      return nil
+    }
+    tail = []
+    return Array(data[(index + pattern.count)...])
   }
 }
 

@@ -13,6 +13,9 @@ struct PortServer {
   struct Disconnected: Error {}
 
   func run() -> Never {
+    // Input for a command that already exited meets a closed pipe: that is EPIPE for the session, not a server
+    // killed before it sends the exit frame (its command gets the default back in GuestProcess).
+    signal(SIGPIPE, SIG_IGN)
     let name = AgentProtocol.portName(port)
     // Ports appear a little after virtio_console loads (the host announces them through its control queue).
     var path = PortDevice.path(named: name)

@@ -97,6 +97,13 @@ struct PortSession {
         default: break
         }
       }
+      // Before the poll: the end may have come in the last read with nothing left to write, and then nothing
+      // else would wake the poll while the command waits for it.
+      if closeInputWhenWritten && pendingInput.isEmpty && ours.input >= 0 {
+        close(ours.input)
+        ours.input = -1
+        closeInputWhenWritten = false
+      }
       var fds: [pollfd] = [
         pollfd(fd: pendingInput.count < 1 << 20 ? link.fd : -1, events: Int16(POLLIN), revents: 0),
         pollfd(fd: ours.output, events: Int16(POLLIN), revents: 0),
@@ -129,11 +136,6 @@ struct PortSession {
       if fds[3].revents != 0 {
         let n = pendingInput.withUnsafeBytes { write(ours.input, $0.baseAddress, $0.count) }
         if n > 0 { pendingInput.removeFirst(n) } else if errno != EAGAIN { pendingInput = [] }
-      }
-      if closeInputWhenWritten && pendingInput.isEmpty && ours.input >= 0 {
-        close(ours.input)
-        ours.input = -1
-        closeInputWhenWritten = false
       }
       if fds[4].revents != 0 || (pidfd < 0 && status == nil) {
         var raw: Int32 = 0

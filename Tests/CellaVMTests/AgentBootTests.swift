@@ -72,6 +72,8 @@ final class AgentBootTests: XCTestCase {
 
     try checkTerminal()
     try checkSignalAndDisconnect()
+    try checkTheEndOfStdinReachesTheCommand()
+    try checkStdinBeyondTheCommandsEnd()
 
     // The command's end powers the VM off, which may take this session with it before its exit frame.
     let stop = try vm.client(["--", "touch", "/run/stop"])
@@ -137,6 +139,38 @@ final class AgentBootTests: XCTestCase {
       usleep(200_000)
     }
     XCTAssertFalse(left.contains("sleep 300"), left)
+  }
+
+  /// The end of the client's stdin closes the command's, however soon it comes: at once, or right after a
+  /// little input (whether it reaches the agent with the exec request, with the input, or on its own).
+  private func checkTheEndOfStdinReachesTheCommand() throws {
+    for round in 1...20 {
+      let empty = try vm.client(["--", "sh", "-c", "cat >/dev/null; exit 7"], stdin: .text(""), timeout: 15)
+      XCTAssertEqual(empty.status, 7, "round \(round), stdin at its end from the start: \(empty.stderr)")
+      let short = try vm.client(["--", "sh", "-c", "cat >/tmp/kept; exit 7"], stdin: .text("kept\n"), timeout: 15)
+      XCTAssertEqual(short.status, 7, "round \(round), a line then the end: \(short.stderr)")
+      // A hang costs the timeout: one is proof enough.
+      if empty.timedOut || short.timedOut { return }
+    }
+    XCTAssertEqual(try vm.client(["--", "cat", "/tmp/kept"]).stdout, "kept\n")
+  }
+
+  /// Input the command never reads, or that keeps coming after it exited, neither blocks the exit status nor
+  /// breaks the port; megabytes of input arrive whole.
+  private func checkStdinBeyondTheCommandsEnd() throws {
+    let big = dir + "/big-input"
+    let size = 4 << 20
+    try FileIO.writeAtomically(path: big, [UInt8](repeating: 0x61, count: size), durable: false)
+    let counted = try vm.client(["--", "sh", "-c", "cat | wc -c"], stdin: .file(big), timeout: 60)
+    XCTAssertEqual(counted.status, 0, counted.stderr)
+    XCTAssertEqual(counted.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "\(size)")
+
+    let unread = try vm.client(["--", "sh", "-c", "exit 4"], stdin: .file(big), timeout: 60)
+    XCTAssertEqual(unread.status, 4, unread.stderr)
+    let open = try vm.client(["--", "sh", "-c", "exit 6"], stdin: .held, timeout: 15)
+    XCTAssertEqual(open.status, 6, open.stderr)
+    // The ports still serve.
+    for _ in 0..<3 { XCTAssertEqual(try vm.client(["--", "true"], timeout: 15).status, 0) }
   }
 
   func testAFailureBeforeTheCommandIsOneConsoleLineAndAPowerOff() throws {

@@ -38,5 +38,16 @@ final class AgentProtocolTests: XCTestCase {
     XCTAssertNil(sync.feed(stale))
     XCTAssertNil(sync.feed(answer.prefix(10)))
     XCTAssertEqual(sync.feed(answer.dropFirst(10)), [8, 0, 0, 0, 4])
+
+    // Megabytes of stale input (ending in a near miss) go by in one piece; the answer split at every offset.
+    var skip = AgentSync(pattern: AgentProtocol.ackMagic + nonce)
+    let noise = [UInt8](repeating: 0, count: 4 << 20) + AgentProtocol.ackMagic.dropLast()
+    XCTAssertNil(skip.feed(noise))
+    for cut in 1..<skip.pattern.count {
+      var split = AgentSync(pattern: AgentProtocol.ackMagic + nonce)
+      XCTAssertNil(split.feed(noise.suffix(64) + answer.prefix(cut)), "cut \(cut)")
+      XCTAssertEqual(split.feed(answer.dropFirst(cut)), [8, 0, 0, 0, 4], "cut \(cut)")
+    }
+    XCTAssertEqual(skip.feed(answer), [8, 0, 0, 0, 4])
   }
 }

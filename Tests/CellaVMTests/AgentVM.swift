@@ -127,21 +127,47 @@ final class AgentVM {
 
   var consoleText: String { (try? FileIO.readString(console)) ?? "" }
 
+  /// What a client reads as its stdin.
+  enum Input {
+    /// A pipe holding the text, then at its end.
+    case text(String)
+    /// The file at the path.
+    case file(String)
+    /// A pipe the test keeps open until `finish`: its end never comes while the command runs.
+    case held
+  }
+
   /// `cella-agent exec --dir DIR ARGS…`, started (call `finish` on the result).
   func startClient(_ args: [String], input: String? = nil) throws -> Client {
+    try startClient(args, stdin: .text(input ?? ""))
+  }
+
+  func startClient(_ args: [String], stdin: Input) throws -> Client {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try Self.agentPath())
     p.arguments = ["exec", "--dir", dir] + args
     let out = Pipe()
     let err = Pipe()
-    let inp = Pipe()
     p.standardOutput = out
     p.standardError = err
-    p.standardInput = inp
-    try p.run()
-    if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-    try inp.fileHandleForWriting.close()
-    return Client(process: p, out: out, err: err)
+    var held: FileHandle? = nil
+    switch stdin {
+    case .file(let path):
+      p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+      try p.run()
+    case .text(let text):
+      let inp = Pipe()
+      p.standardInput = inp
+      try p.run()
+      if !text.isEmpty { inp.fileHandleForWriting.write(Data(text.utf8)) }
+      try inp.fileHandleForWriting.close()
+    case .held:
+      let inp = Pipe()
+      p.standardInput = inp
+      try p.run()
+      held = inp.fileHandleForWriting
+    }
+    return Client(process: p, out: out, err: err, held: held)
   }
 
   /// Runs a client to its end (bounded).
@@ -149,25 +175,35 @@ final class AgentVM {
     try startClient(args, input: input).finish(timeout: timeout)
   }
 
+  /// Runs a client to its end (bounded).
+  func client(_ args: [String], stdin: Input, timeout: Double = 30) throws -> Client.Result {
+    try startClient(args, stdin: stdin).finish(timeout: timeout)
+  }
+
   struct Client {
     let process: Process
     let out: Pipe
     let err: Pipe
+    var held: FileHandle? = nil
 
     struct Result {
       let status: Int32
       let stdout: String
       let stderr: String
+      /// The client was still running at the timeout (and was killed).
+      let timedOut: Bool
     }
 
     func finish(timeout: Double = 30) -> Result {
       let end = AgentVM.now() + timeout
       while process.isRunning && AgentVM.now() < end { usleep(20_000) }
-      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+      let timedOut = process.isRunning
+      if timedOut { kill(process.processIdentifier, SIGKILL) }
       process.waitUntilExit()
+      try? held?.close()
       let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
       let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      return Result(status: process.terminationStatus, stdout: o, stderr: e)
+      return Result(status: process.terminationStatus, stdout: o, stderr: e, timedOut: timedOut)
     }
   }
 
