@@ -44,6 +44,7 @@ public enum QEMUCommand {
       if let fd = disk.fd {
         // Opened outside the jail: QEMU takes it from fd set `fd` rather than opening a host path.
         a += ["-add-fd", "fd=\(fd),set=\(fd)"]
+        if let ro = disk.readOnlyFD { a += ["-add-fd", "fd=\(ro),set=\(fd)"] }
         file = "/dev/fdset/\(fd)"
       }
       var drive = QEMUOption.join(
@@ -94,7 +95,7 @@ public enum QEMUCommand {
 
   /// The fds the QEMU process must inherit, in ascending order.
   public static func inheritedFDs(_ vm: VMDescription) -> [Int32] {
-    var fds = vm.nics.map(\.tapFD) + vm.disks.compactMap(\.fd)
+    var fds = vm.nics.map(\.tapFD) + vm.disks.compactMap(\.fd) + vm.disks.compactMap(\.readOnlyFD)
     for serial in vm.serials {
       switch serial {
       case .consoleFD(let fd), .hostFD(let fd): fds.append(fd)

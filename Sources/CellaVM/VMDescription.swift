@@ -35,9 +35,16 @@ public struct VMDisk: Sendable, Equatable {
   public var volatile: Bool
   /// The file opened by cella and passed in (QEMU opens it through its fd set); nil: QEMU opens `path`.
   public var fd: Int32?
+  /// A read-only fd of the same file in the same fd set: QEMU opens a writable image read-only first (to
+  /// probe it), and an fd set hands out only an fd of the access mode asked for.
+  public var readOnlyFD: Int32?
 
-  public init(path: String, format: VMDiskFormat, readOnly: Bool = false, volatile: Bool = false, fd: Int32? = nil) {
+  public init(
+    path: String, format: VMDiskFormat, readOnly: Bool = false, volatile: Bool = false, fd: Int32? = nil,
+    readOnlyFD: Int32? = nil
+  ) {
     self.fd = fd
+    self.readOnlyFD = readOnlyFD
     self.path = path
     self.format = format
     self.readOnly = readOnly

@@ -20,6 +20,7 @@ extension VMDescription {
     }
     for (i, disk) in disks.enumerated() {
       if let fd = disk.fd { try claim(fd, "disk.\(i)") } else { try validatePath(disk.path, field: "disk.\(i).source") }
+      if let ro = disk.readOnlyFD { try claim(ro, "disk.\(i) (read-only)") }
       if disk.readOnly && disk.volatile {
         throw VMError(
           .invalidArgument, "disk.\(i): readonly and volatile together; choose one (volatile already discards writes)")

@@ -216,8 +216,11 @@ final class ConfigKeysTests: XCTestCase {
   }
 
   func testKeysOfOtherKindsAreRefused() {
-    XCTAssertEqual(message("environment.A", "1", kind: .vm), "environment.A: applies to container guests, not vm")
-    XCTAssertNil(message("environment.A", "1", kind: nil))
+    XCTAssertEqual(
+      message("security.userns", "true", kind: .vm), "security.userns: applies to container guests, not vm")
+    XCTAssertEqual(message("vm.machine", "q35", kind: .container), "vm.machine: applies to vm guests, not container")
+    XCTAssertEqual(message("disk.d.path", "/d", kind: .vm), "disk.d.path: applies to container guests, not vm")
+    XCTAssertNil(message("security.userns", "true", kind: nil))
     XCTAssertNil(message("limits.memory", "1G", kind: .vm))
   }
 

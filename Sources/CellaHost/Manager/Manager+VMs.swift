@@ -233,8 +233,22 @@ extension Manager {
       let fd = open(disk.source, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY)
       guard fd >= 0 else { throw HostError(.from(errno: errno), "\(field): \(disk.source): \(ErrorText.errno(errno))") }
       opened.append(fd)
+      var readOnlyFD: Int32?
+      if writable {
+        let ro = open(disk.source, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+        guard ro >= 0 else {
+          throw HostError(.from(errno: errno), "\(field): \(disk.source): \(ErrorText.errno(errno))")
+        }
+        opened.append(ro)
+        readOnlyFD = ro
+      }
+      let writeNumber = number(fd)
+      var readNumber: Int32?
+      if let readOnlyFD { readNumber = number(readOnlyFD) }
       disks.append(
-        VMDisk(path: disk.source, format: format, readOnly: disk.readonly, volatile: disk.volatile, fd: number(fd)))
+        VMDisk(
+          path: disk.source, format: format, readOnly: disk.readonly, volatile: disk.volatile, fd: writeNumber,
+          readOnlyFD: readNumber))
     }
     var serials: [VMSerial] = []
     let lastSerial = vm.serials.keys.max() ?? 0

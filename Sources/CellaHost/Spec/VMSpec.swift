@@ -63,7 +63,8 @@ public enum VMSpec {
     do { spec = try DefaultConfig.make() } catch { throw HostError("default spec", error) }
     var process = Process(
       terminal: true, user: User(uid: input.uid, gid: input.uid, additionalGids: []), args: input.argv,
-      env: ["PATH=/usr/bin:/bin", "HOME=" + runDirectory], cwd: runDirectory,
+      // TMPDIR: a volatile disk's throwaway layer lives on disk in the guest's directory, not in RAM.
+      env: ["PATH=/usr/bin:/bin", "HOME=" + runDirectory, "TMPDIR=" + runDirectory], cwd: runDirectory,
       capabilities: LinuxCapabilities(bounding: [], effective: [], inheritable: [], permitted: [], ambient: []),
       rlimits: nil, noNewPrivileges: true)
     process.consoleSize = nil

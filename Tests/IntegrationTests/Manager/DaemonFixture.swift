@@ -171,7 +171,13 @@ final class DaemonFixture {
     }
     // Whatever a failed test left: keepers (cwd in this dir), guest processes, mounts.
     let leftovers = processesUnder(tmp)
-    XCTAssertEqual(leftovers, [], "processes left under \(tmp)", file: file, line: line)
+    let described = leftovers.map { pid in
+      let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
+        String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+      }
+      return "\(pid) \(cmdline ?? "?")"
+    }
+    XCTAssertEqual(described, [], "processes left under \(tmp)", file: file, line: line)
     for pid in leftovers { kill(pid, SIGKILL) }
     let mounts = mountsUnder(tmp)
     XCTAssertEqual(mounts, [], "mounts left under \(tmp)", file: file, line: line)

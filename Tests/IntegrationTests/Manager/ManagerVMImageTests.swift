@@ -8,6 +8,13 @@ import XCTest
 /// VMs booted from the busybox image a container uses (the isolation dial): the image's disk under a
 /// per-guest overlay, cella's initramfs and agent, exec into them, a graceful stop, files kept across runs.
 final class ManagerVMImageTests: ManagerTestCase {
+  private var kits: [VMTestKit] = []
+
+  override func tearDown() {
+    super.tearDown()
+    kits.forEach { $0.remove() }
+  }
+
   override func setUpWithError() throws {
     guard access("/usr/bin/qemu-system-x86_64", X_OK) == 0, access("/usr/bin/qemu-img", X_OK) == 0 else {
       throw SuiteConfiguration.skip("no qemu-system-x86_64/qemu-img (apt-get install qemu-system-x86 qemu-utils)")
@@ -62,7 +69,8 @@ final class ManagerVMImageTests: ManagerTestCase {
 
   func testExecIntoAVMWithoutTheAgentSaysSoInOneLine() throws {
     let kit = try VMTestKit()
-    defer { kit.remove() }
+    // Removed after the fixture's teardown deleted the guests that boot from it.
+    kits.append(kit)
     let g = f.name("noagent")
     f.ok(["launch", g, "--vm", "--kernel", kit.vmlinux, "--initrd", kit.initrd, "--cmdline", "cella.mode=serve"])
     XCTAssertTrue(f.consoleShows(g, "VMTEST up"))
@@ -71,5 +79,7 @@ final class ManagerVMImageTests: ManagerTestCase {
     XCTAssertTrue(r.stderr.contains("no cella agent answers"), r.stderr)
     XCTAssertTrue(r.stderr.contains("cella console"), r.stderr)
     XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+    f.ok(["delete", "--force", g])
+    XCTAssertTrue(f.processesUnder(f.tmp).isEmpty, "the VM's keeper and QEMU are gone")
   }
 }

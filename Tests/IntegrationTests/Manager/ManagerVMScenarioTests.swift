@@ -9,6 +9,13 @@ import XCTest
 /// qcow2 disk, a robot's control system with a volatile disk and a host serial port, and a virtual LAN
 /// of a container, a direct-kernel VM and a disk-booted VM.
 final class ManagerVMScenarioTests: NetBoxTestCase {
+  private var kits: [VMTestKit] = []
+
+  override func tearDown() {
+    super.tearDown()
+    kits.forEach { $0.remove() }
+  }
+
   override func setUpWithError() throws {
     guard access("/usr/bin/qemu-system-x86_64", X_OK) == 0 else {
       throw SuiteConfiguration.skip("no qemu-system-x86_64 (apt-get install qemu-system-x86)")
@@ -97,7 +104,8 @@ final class ManagerVMScenarioTests: NetBoxTestCase {
 
   func testAContainerADirectKernelVMAndADiskVMShareOneLANByNameAndReachTheOutside() throws {
     let kit = try VMTestKit()
-    defer { kit.remove() }
+    // Removed after the fixture's teardown deleted the guests that boot from it.
+    kits.append(kit)
     f.ok(["network", "create", "lan"])
     let c = f.name("ct")
     let k = f.name("kvm")
