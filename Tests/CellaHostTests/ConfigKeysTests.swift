@@ -215,6 +215,24 @@ final class ConfigKeysTests: XCTestCase {
     XCTAssertEqual(message("colour", "red"), "unknown key \"colour\": `cella config keys` lists the keys")
   }
 
+  func testAStoredKeyNamingAHostFileIsCheckedByItsSpellingOnly() {
+    func problem(_ key: String, _ value: String, host: Bool) -> String? {
+      do {
+        try ConfigKeys.validate(key: key, value: value, kind: .vm, host: host)
+        return nil
+      } catch { return error.message }
+    }
+    for key in ["vm.kernel", "vm.initrd", "disk.d.source"] {
+      XCTAssertNil(problem(key, "/cella-no-such/file", host: false), key)
+      XCTAssertEqual(
+        problem(key, "/cella-no-such/file", host: true), "\(key): \"/cella-no-such/file\": no such file or directory")
+      XCTAssertEqual(problem(key, "rel/file", host: false), "\(key): \"rel/file\" is not a clean absolute path")
+    }
+    XCTAssertNil(try? ConfigKeys.validate(key: "security.profile", value: "/cella-no-such.json", kind: .container))
+    XCTAssertNoThrow(
+      try ConfigKeys.validate(key: "security.profile", value: "/cella-no-such.json", kind: .container, host: false))
+  }
+
   func testKeysOfOtherKindsAreRefused() {
     XCTAssertEqual(
       message("security.userns", "true", kind: .vm), "security.userns: applies to container guests, not vm")

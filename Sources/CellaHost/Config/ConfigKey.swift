@@ -19,13 +19,19 @@ public struct ConfigKey: Sendable {
   let valueProblem: @Sendable (String) -> String?
   /// The check of a VM guest's value, where it differs (a disk's source is an image file, not a directory).
   let vmValueProblem: (@Sendable (String) -> String?)?
+  /// For a value that names a host file: the check of its spelling alone. A stored guest or profile is
+  /// read with it, so a file that went away later never makes the guest unreadable (or undeletable);
+  /// create, config changes and starts check the file itself.
+  let shapeProblem: (@Sendable (String) -> String?)?
 
   init(
     _ name: String, _ type: String, kinds: Set<GuestKind> = [.container, .vm], default defaultValue: String? = nil,
     doc: String, name nameProblem: (@Sendable (String) -> String?)? = nil,
-    check valueProblem: @escaping @Sendable (String) -> String?, vmCheck: (@Sendable (String) -> String?)? = nil
+    check valueProblem: @escaping @Sendable (String) -> String?, vmCheck: (@Sendable (String) -> String?)? = nil,
+    shape: (@Sendable (String) -> String?)? = nil
   ) {
     self.vmValueProblem = vmCheck
+    self.shapeProblem = shape
     self.name = name
     self.type = type
     self.kinds = kinds
@@ -35,8 +41,10 @@ public struct ConfigKey: Sendable {
     self.valueProblem = valueProblem
   }
 
-  /// Why `value` is not valid for a guest of `kind` (nil: a profile, valid when either kind takes it).
-  func problem(_ value: String, kind: GuestKind?) -> String? {
+  /// Why `value` is not valid for a guest of `kind` (nil: a profile, valid when either kind takes it);
+  /// without `host`, a value naming a host file is checked by its spelling only.
+  func problem(_ value: String, kind: GuestKind?, host: Bool = true) -> String? {
+    if !host, let shapeProblem { return shapeProblem(value) }
     guard let vmValueProblem else { return valueProblem(value) }
     switch kind {
     case .container: return valueProblem(value)

@@ -58,7 +58,8 @@ public enum ConfigKeys {
           _ = try ConfigValues.seccompProfile(at: text)
           return nil
         } catch { return error.message }
-      }),
+      },
+      shape: { text in text == "default" || text == "strict" ? nil : pathShape(text) }),
     ConfigKey(
       "security.userns", "bool", kinds: [.container], default: "false",
       doc: "Run the guest in a user namespace: its root is a host uid range of its own",
@@ -66,7 +67,8 @@ public enum ConfigKeys {
     ConfigKey(
       "disk.<NAME>.source", "host-path",
       doc: "A container's host directory bound in as disk NAME; a VM's disk image file (raw or qcow2)",
-      name: diskName, check: { ConfigValues.hostDirectoryProblem($0) }, vmCheck: { ConfigValues.hostFileProblem($0) }),
+      name: diskName, check: { ConfigValues.hostDirectoryProblem($0) }, vmCheck: { ConfigValues.hostFileProblem($0) },
+      shape: pathShape),
     ConfigKey(
       "disk.<NAME>.path", "guest-path", kinds: [.container],
       doc: "Where disk NAME appears in the guest (an absolute path)", name: diskName,
@@ -115,10 +117,10 @@ public enum ConfigKeys {
       check: { VMDescription.cpuModelProblem($0) }),
     ConfigKey(
       "vm.kernel", "host-file", kinds: [.vm], doc: "Kernel booted directly (bzImage or vmlinux with a PVH entry)",
-      check: { ConfigValues.hostFileProblem($0) }),
+      check: { ConfigValues.hostFileProblem($0) }, shape: pathShape),
     ConfigKey(
       "vm.initrd", "host-file", kinds: [.vm], doc: "Initramfs for vm.kernel",
-      check: { ConfigValues.hostFileProblem($0) }),
+      check: { ConfigValues.hostFileProblem($0) }, shape: pathShape),
     ConfigKey(
       "vm.cmdline", "string", kinds: [.vm], doc: "Kernel command line for vm.kernel (console=ttyS0 is added)",
       check: { $0.utf8.count > VMLimits.maxCmdlineBytes ? "longer than \(VMLimits.maxCmdlineBytes) bytes" : nil }),
@@ -170,20 +172,28 @@ public enum ConfigKeys {
 
   /// Checks one key and its value, as `config set` and `profile set` do; a `kind` also refuses keys
   /// that do not apply to that kind of guest (profiles pass nil: they may serve either kind).
-  public static func validate(key: String, value: String, kind: GuestKind? = .container) throws(HostError) {
+  /// Without `host` a value naming a host file is checked by its spelling only (reading a stored guest
+  /// or profile).
+  public static func validate(key: String, value: String, kind: GuestKind? = .container, host: Bool = true)
+    throws(HostError)
+  {
     let row = try row(of: key)
     if let kind, !row.kinds.contains(kind) {
       let kinds = row.kinds.map(\.rawValue).sorted().joined(separator: ", ")
       throw HostError(.invalidArgument, "\(key): applies to \(kinds) guests, not \(kind.rawValue)")
     }
-    if let problem = row.problem(value, kind: kind) { throw HostError(.invalidArgument, "\(key): \(problem)") }
+    if let problem = row.problem(value, kind: kind, host: host) {
+      throw HostError(.invalidArgument, "\(key): \(problem)")
+    }
   }
 
   /// Checks every key of a map (in sorted order, so the first problem is always the same one), then
   /// the rules across keys: a disk needs both source and path, no two disks share a path; a NIC needs a
   /// network, no two NICs share a static address or MAC.
-  public static func validate(_ config: [String: String], kind: GuestKind? = .container) throws(HostError) {
-    for key in config.keys.sorted() { try validate(key: key, value: config[key]!, kind: kind) }
+  public static func validate(_ config: [String: String], kind: GuestKind? = .container, host: Bool = true)
+    throws(HostError)
+  {
+    for key in config.keys.sorted() { try validate(key: key, value: config[key]!, kind: kind, host: host) }
     _ = try disks(of: config, kind: kind ?? .container)
     _ = try nics(of: config)
   }
@@ -315,6 +325,11 @@ public enum ConfigKeys {
       return "\(q(text)) is outside \(ByteSize.format(range.lowerBound)) to \(ByteSize.format(range.upperBound))"
     }
     return nil
+  }
+
+  /// A host path's spelling: clean and absolute.
+  private static let pathShape: @Sendable (String) -> String? = { text in
+    ConfigValues.cleanAbsolutePath(text) == nil ? "\(q(text)) is not a clean absolute path" : nil
   }
 
   private static let diskName: @Sendable (String) -> String? = { name in nameProblem(name, as: "disk") }

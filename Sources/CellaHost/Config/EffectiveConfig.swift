@@ -46,7 +46,8 @@ public struct EffectiveConfig: Sendable, Equatable {
 
   /// Validates `values` (every key and the cross-key rules, for `kind`) and reads them.
   public init(_ values: [String: String], kind: GuestKind = .container) throws(HostError) {
-    try ConfigKeys.validate(values, kind: kind)
+    // Host files are checked where they are used (the spec, a VM's start), not each time a guest is read.
+    try ConfigKeys.validate(values, kind: kind, host: false)
     self.values = values
     func value(_ key: String) -> String? { values[key] ?? ConfigKeys.defaultValue(of: key) }
     memoryLimit = value("limits.memory").flatMap(ByteSize.parse)

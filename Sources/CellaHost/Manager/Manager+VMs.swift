@@ -64,6 +64,11 @@ extension Manager {
   func checkVM(_ record: GuestRecord, _ effective: EffectiveConfig) throws(HostError) {
     let guest = "guest \"\(record.name)\""
     if let problem = vmBootProblem(record, effective) { throw HostError(.invalidArgument, "\(guest): \(problem)") }
+    for (key, path) in [("vm.kernel", effective.vm?.kernel), ("vm.initrd", effective.vm?.initrd)] {
+      if let path, let problem = ConfigValues.hostFileProblem(path) {
+        throw HostError(.invalidArgument, "\(guest): \(key): \(problem)")
+      }
+    }
     let memory = effective.memoryLimit ?? VMConfig.defaultMemory
     if let host = Self.hostMemory(), memory > host {
       throw HostError(

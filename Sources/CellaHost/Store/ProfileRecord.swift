@@ -36,7 +36,7 @@ public struct ProfileRecord: Sendable, Equatable, Encodable {
     // A profile may hold keys of any guest kind: each guest checks the keys that reach it.
     let config =
       try doc.stringMap("config") { (key, value) throws(HostError) in
-        try ConfigKeys.validate(key: key, value: value, kind: nil)
+        try ConfigKeys.validate(key: key, value: value, kind: nil, host: false)
       } ?? [:]
     return ProfileRecord(name: name, description: description, config: config)
   }

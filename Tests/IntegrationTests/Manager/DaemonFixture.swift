@@ -179,6 +179,14 @@ final class DaemonFixture {
     }
     XCTAssertEqual(described, [], "processes left under \(tmp)", file: file, line: line)
     for pid in leftovers { kill(pid, SIGKILL) }
+    for pid in leftovers { _ = eventually(5) { kill(pid, 0) != 0 } }
+    // A guest the daemon could not delete keeps its cgroups after its processes were killed here.
+    let guests = (try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/guests")) ?? []
+    for guest in guests where !guest.hasPrefix(".") {
+      SuiteRun.cgroupDirectories(SuiteRun.cgroupParent + "/" + guest).forEach(SuiteRun.removeCgroupTree)
+    }
+    // The run's parent goes when nothing else of the run is in it (rmdir refuses otherwise).
+    if !guests.isEmpty { SuiteRun.cgroupDirectories(SuiteRun.cgroupParent).forEach { _ = rmdir($0) } }
     let mounts = mountsUnder(tmp)
     XCTAssertEqual(mounts, [], "mounts left under \(tmp)", file: file, line: line)
     for m in mounts.reversed() { umount2(m, Int32(MNT_DETACH)) }

@@ -119,6 +119,23 @@ final class ManagerVMTests: ManagerTestCase {
     XCTAssertEqual(kill(pid_t(pid), 0), -1)
   }
 
+  func testAVMWhoseKernelFileWentAwayIsStillReadStoppedAndDeleted() throws {
+    let g = f.name("gone")
+    let kernel = f.tmp + "/vmlinux-copy"
+    try FileManager.default.copyItem(atPath: kit.vmlinux, toPath: kernel)
+    f.ok(["create", g, "--vm", "--kernel", kernel, "--initrd", kit.initrd, "--cmdline", "cella.mode=serve"])
+    f.ok(["start", g])
+    XCTAssertTrue(f.consoleShows(g, "VMTEST up"))
+    try FileManager.default.removeItem(atPath: kernel)
+    XCTAssertEqual(f.info(g)["status"] as? String, "running", "the guest is still readable")
+    f.ok(["stop", g, "--timeout", "0"])
+    let r = f.cli(["start", g])
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.stderr.contains("vm.kernel: \"\(kernel)\": no such file or directory"), r.stderr)
+    f.ok(["delete", g])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: f.stateDir + "/guests/" + g))
+  }
+
   func testBadVMInputIsOneLineAndLeavesNothing() throws {
     let g = f.name("bad")
     let text = f.tmp + "/notes.txt"
