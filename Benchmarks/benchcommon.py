@@ -1,6 +1,6 @@
 """What the benchmark scripts share: running commands, timing, medians, and writing a script's own
 section of Docs/benchmarks.md between its markers."""
-import os, statistics, subprocess, time
+import json, os, statistics, subprocess, time
 
 
 def sh(*args, check=True, **kw):
@@ -41,3 +41,46 @@ def write_section(path, begin, end, lines):
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     open(path, "w").write(text)
     print(block)
+
+
+class CellaDaemon:
+    """A `cella daemon` on a state dir of its own under `work`, and the CLI pointed at it. `prefix` runs
+    the daemon behind other words (`nsenter --net=...` to put it in a network namespace)."""
+
+    def __init__(self, work, bin_dir, cgroup_parent="/cella-bench", prefix=()):
+        self.work = work
+        self.bin = bin_dir
+        self.state = os.path.join(work, "state")
+        self.prefix = list(prefix)
+        self.env = dict(os.environ, CELLA_STATE_DIR=self.state, CELLA_SOCKET=os.path.join(work, "cella.sock"),
+                        CELLA_CGROUP_PARENT=cgroup_parent)
+        self.daemon = None
+
+    def cli(self, *args, check=True):
+        r = sh(os.path.join(self.bin, "cella"), *args, env=self.env, check=False, stdout=subprocess.PIPE,
+               stderr=subprocess.PIPE, text=True)
+        if check and r.returncode != 0:
+            raise SystemExit(f"cella {' '.join(args)}: {r.stderr.strip()}")
+        return r
+
+    def start_daemon(self):
+        """Starts the daemon; milliseconds until it answered."""
+        self.daemon = subprocess.Popen(self.prefix + [os.path.join(self.bin, "cella"), "daemon"], env=self.env,
+                                       stdout=subprocess.DEVNULL,
+                                       stderr=open(os.path.join(self.work, "daemon.log"), "a"))
+        t = time.perf_counter()
+        while self.cli("list", check=False).returncode != 0:
+            if time.perf_counter() - t > 30:
+                raise SystemExit("cella daemon did not answer")
+            time.sleep(0.005)
+        return (time.perf_counter() - t) * 1000
+
+    def kill_daemon(self, sig=9):
+        self.daemon.send_signal(sig)
+        self.daemon.wait()
+
+    def info(self, name):
+        return json.loads(self.cli("info", name, "--format", "json").stdout)
+
+    def pid(self, name):
+        return self.info(name)["pid"]

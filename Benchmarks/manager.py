@@ -12,7 +12,7 @@ Usage (root; Debian's lxc installed): Benchmarks/manager.py [--runs N] [--guests
 - `cella list --format json` with N guests, and a daemon restart (SIGKILL, start) until every guest is
   re-adopted and the API answers.
 """
-from benchcommon import build_release, med, quiet, sh, timed, write_section
+from benchcommon import CellaDaemon, build_release, med, quiet, sh, timed, write_section
 import argparse, json, os, random, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,30 +43,9 @@ def comm(pid):
         return ""
 
 
-class Cella:
+class Cella(CellaDaemon):
     def __init__(self, work):
-        self.work = work
-        self.env = dict(os.environ, CELLA_STATE_DIR=os.path.join(work, "state"),
-                        CELLA_SOCKET=os.path.join(work, "cella.sock"), CELLA_CGROUP_PARENT="/cella-bench")
-        self.daemon = None
-
-    def cli(self, *args, check=True):
-        return sh(os.path.join(BIN, "cella"), *args, env=self.env, check=check, stdout=subprocess.PIPE,
-                  stderr=subprocess.PIPE, text=True)
-
-    def start_daemon(self):
-        self.daemon = subprocess.Popen([os.path.join(BIN, "cella"), "daemon"], env=self.env,
-                                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "daemon.log"), "a"))
-        t = time.perf_counter()
-        while self.cli("list", check=False).returncode != 0:
-            if time.perf_counter() - t > 30:
-                raise SystemExit("cella daemon did not answer")
-            time.sleep(0.005)
-        return (time.perf_counter() - t) * 1000
-
-    def kill_daemon(self, sig=signal.SIGKILL):
-        self.daemon.send_signal(sig)
-        self.daemon.wait()
+        super().__init__(work, BIN)
 
     def keepers(self):
         out = []

@@ -17,7 +17,7 @@ Everything runs in a network namespace of its own (`cella-bench-net`, the daemon
 - scale: N guests launched one after another on one network, the time of each launch (growth from the
   first quarter to the last says whether it is linear), then every guest pings the gateway.
 """
-from benchcommon import build_release, med, quiet, sh, timed, write_section
+from benchcommon import CellaDaemon, build_release, med, quiet, sh, timed, write_section
 import argparse, concurrent.futures, json, os, random, shutil, signal, statistics, subprocess, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,32 +39,9 @@ def in_box(*args):
     return ["nsenter", f"--net=/run/netns/{BOX}", "--", *args]
 
 
-class Cella:
+class Cella(CellaDaemon):
     def __init__(self, work):
-        self.work = work
-        self.env = dict(os.environ, CELLA_STATE_DIR=os.path.join(work, "state"),
-                        CELLA_SOCKET=os.path.join(work, "cella.sock"), CELLA_CGROUP_PARENT="/cella-bench")
-        self.daemon = None
-
-    def cli(self, *args, check=True):
-        r = sh(os.path.join(BIN, "cella"), *args, env=self.env, check=False, stdout=subprocess.PIPE,
-               stderr=subprocess.PIPE, text=True)
-        if check and r.returncode != 0:
-            raise SystemExit(f"cella {' '.join(args)}: {r.stderr.strip()}")
-        return r
-
-    def start_daemon(self):
-        self.daemon = subprocess.Popen(in_box(os.path.join(BIN, "cella"), "daemon"), env=self.env,
-                                       stdout=subprocess.DEVNULL,
-                                       stderr=open(os.path.join(self.work, "daemon.log"), "a"))
-        t = time.perf_counter()
-        while self.cli("list", check=False).returncode != 0:
-            if time.perf_counter() - t > 30:
-                raise SystemExit("cella daemon did not answer")
-            time.sleep(0.005)
-
-    def pid(self, name):
-        return json.loads(self.cli("info", name, "--format", "json").stdout)["pid"]
+        super().__init__(work, BIN, prefix=in_box())
 
 
 def iperf(server_ns, client_ns, address, seconds):

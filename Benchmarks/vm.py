@@ -15,7 +15,7 @@ its PVH entry), and a busybox initramfs whose init prints a marker line on the s
 - memory: QEMU's resident memory one second after the marker, jailed (cella) against bare (the goal: at
   most bare + 1 MiB), and the keeper's (the daemon's per-VM process, as for a container).
 """
-from benchcommon import build_release, med, quiet, sh, write_section
+from benchcommon import CellaDaemon, build_release, med, quiet, sh, write_section
 import argparse, json, lzma, zlib, os, random, shutil, subprocess, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,30 +110,9 @@ def bare_boot(argv):
         p.wait()
 
 
-class Cella:
+class Cella(CellaDaemon):
     def __init__(self, work):
-        self.work = work
-        self.state = os.path.join(work, "state")
-        self.env = dict(os.environ, CELLA_STATE_DIR=self.state, CELLA_SOCKET=os.path.join(work, "cella.sock"),
-                        CELLA_CGROUP_PARENT="/cella-bench-vm")
-        self.daemon = None
-
-    def cli(self, *args, check=True):
-        r = sh(os.path.join(BIN, "cella"), *args, env=self.env, check=False, stdout=subprocess.PIPE,
-               stderr=subprocess.PIPE, text=True)
-        if check and r.returncode != 0:
-            raise SystemExit(f"cella {' '.join(args)}: {r.stderr.strip()}")
-        return r
-
-    def start_daemon(self):
-        self.daemon = subprocess.Popen([os.path.join(BIN, "cella"), "daemon"], env=self.env,
-                                       stdout=subprocess.DEVNULL,
-                                       stderr=open(os.path.join(self.work, "daemon.log"), "a"))
-        t = time.perf_counter()
-        while self.cli("list", check=False).returncode != 0:
-            if time.perf_counter() - t > 30:
-                raise SystemExit("cella daemon did not answer")
-            time.sleep(0.005)
+        super().__init__(work, BIN, cgroup_parent="/cella-bench-vm")
 
     def boot(self, name):
         """Milliseconds from `cella start` until the marker is in the console log; QEMU's and its keeper's RSS."""

@@ -26,15 +26,6 @@ final class DiskProbeTests: XCTestCase {
     return path
   }
 
-  private func message(_ body: () throws -> Void) -> String {
-    do {
-      try body()
-      return "no error"
-    } catch {
-      return (error as? VMError)?.message ?? "\(error)"
-    }
-  }
-
   func testARawAndAQcow2ImageAreToldApartWithTheirSizes() throws {
     let raw = try rawDisk("a.raw", size: 3 << 20)
     try qemuImg(["create", "-q", "-f", "qcow2", dir + "/b.qcow2", "5M"])
@@ -63,13 +54,15 @@ final class DiskProbeTests: XCTestCase {
   func testAQcow2BackedByEtcShadowIsRefusedBeforeItIsOpened() throws {
     try qemuImg(["create", "-q", "-f", "qcow2", "-b", "/etc/shadow", "-F", "raw", dir + "/evil.qcow2"])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/evil.qcow2", backingWithin: [self.dir]) },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/evil.qcow2", backingWithin: [self.dir]) },
       "\(dir)/evil.qcow2: backing file /etc/shadow is outside the guest's and the image store's directories")
     let info = DiskInfo(
       path: dir + "/evil.qcow2", format: .qcow2, virtualSize: 1 << 20,
       backingChain: [BackingFile(path: "/etc/shadow", format: .raw)])
     XCTAssertEqual(
-      message { try DiskProbe.checkBackingChain(info, allowedDirectories: [self.dir, "/var/lib/cella/images"]) },
+      vmErrorMessage {
+        try DiskProbe.checkBackingChain(info, allowedDirectories: [self.dir, "/var/lib/cella/images"])
+      },
       "\(dir)/evil.qcow2: backing file /etc/shadow is outside the guest's and the image store's directories")
   }
 
@@ -78,7 +71,7 @@ final class DiskProbeTests: XCTestCase {
     let outside = try rawDisk("outside.raw")
     try qemuImg(["create", "-q", "-f", "qcow2", "-b", "../outside.raw", "-F", "raw", dir + "/guest/d.qcow2"])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/guest/d.qcow2", backingWithin: [self.dir + "/guest"]) },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/guest/d.qcow2", backingWithin: [self.dir + "/guest"]) },
       "\(dir)/guest/d.qcow2: backing file \(outside) is outside the guest's and the image store's directories")
   }
 
@@ -86,7 +79,7 @@ final class DiskProbeTests: XCTestCase {
     try qemuImg(["create", "-q", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", dir + "/mid.qcow2"])
     try qemuImg(["create", "-q", "-f", "qcow2", "-b", dir + "/mid.qcow2", "-F", "qcow2", dir + "/top.qcow2"])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/top.qcow2", backingWithin: [self.dir]) },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/top.qcow2", backingWithin: [self.dir]) },
       "\(dir)/top.qcow2: backing file /etc/passwd is outside the guest's and the image store's directories")
   }
 
@@ -94,7 +87,7 @@ final class DiskProbeTests: XCTestCase {
     symlink("/etc/passwd", dir + "/innocent.raw")
     try qemuImg(["create", "-q", "-f", "qcow2", "-b", dir + "/innocent.raw", "-F", "raw", dir + "/top.qcow2"])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/top.qcow2", backingWithin: [self.dir]) },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/top.qcow2", backingWithin: [self.dir]) },
       "\(dir)/top.qcow2: backing file /etc/passwd is outside the guest's and the image store's directories")
   }
 
@@ -103,49 +96,49 @@ final class DiskProbeTests: XCTestCase {
       "create", "-q", "-f", "qcow2", "-u", "-b", "/dev/zero", "-F", "raw", "-o", "size=1M", dir + "/dev.qcow2",
     ])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/dev.qcow2") },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/dev.qcow2") },
       "\(dir)/dev.qcow2: backing file /dev/zero: a character device, not a disk image file")
   }
 
   func testAVmdkIsRefusedWithTheConversionToUse() throws {
     try qemuImg(["create", "-q", "-f", "vmdk", dir + "/x.vmdk", "1M"])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/x.vmdk") },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/x.vmdk") },
       "\(dir)/x.vmdk: a vmdk image; convert it with qemu-img convert -O qcow2")
   }
 
   func testATextFileADirectoryADeviceAndAMissingFileAreOneLineEach() throws {
     try FileIO.writeAtomically(path: dir + "/notes.txt", Array("hello\n".utf8), durable: false)
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/notes.txt") },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/notes.txt") },
       "\(dir)/notes.txt: 6 bytes is not a whole number of 512-byte sectors; not a disk image")
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir) }, "\(dir): a directory, not a disk image file")
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir) }, "\(dir): a directory, not a disk image file")
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect("/dev/null") }, "/dev/null: a character device, not a disk image file")
+      vmErrorMessage { _ = try DiskProbe.inspect("/dev/null") }, "/dev/null: a character device, not a disk image file")
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/missing.qcow2") },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/missing.qcow2") },
       "\(dir)/missing.qcow2: no such file or directory")
   }
 
   func testAQcow2WithAnExternalDataFileIsRefused() throws {
     try qemuImg(["create", "-q", "-f", "qcow2", "-o", "data_file=\(dir)/data.raw", dir + "/d.qcow2", "1M"])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/d.qcow2") },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/d.qcow2") },
       "\(dir)/d.qcow2: a qcow2 with an external data file (\(dir)/data.raw) is not supported")
   }
 
   func testAProtocolBackingNameIsRefused() throws {
     try qemuImg(["create", "-q", "-f", "qcow2", "-u", "-b", "nbd:localhost:10809", "-F", "raw", dir + "/n.qcow2", "1M"])
     XCTAssertEqual(
-      message { _ = try DiskProbe.inspect(self.dir + "/n.qcow2") },
+      vmErrorMessage { _ = try DiskProbe.inspect(self.dir + "/n.qcow2") },
       "\(dir)/n.qcow2: backing file nbd:localhost:10809 is not a plain file")
   }
 
   func testAFirmwareBootNeedsABootSignatureOnARawDisk() throws {
     let blank = try rawDisk("blank.raw")
     XCTAssertEqual(
-      message { try DiskProbe.checkBootable(blank, format: .raw) },
+      vmErrorMessage { try DiskProbe.checkBootable(blank, format: .raw) },
       "\(blank): no boot sector (no 0x55AA signature at byte 510); a firmware boot needs a boot loader")
     let fd = open(blank, O_WRONLY)
     var signature: [UInt8] = [0x55, 0xAA]
@@ -168,12 +161,12 @@ final class DiskProbeTests: XCTestCase {
 
   func testAnOverlayOnAMissingBaseFailsInOneLineAndLeavesNothing() throws {
     XCTAssertTrue(
-      message {
+      vmErrorMessage {
         try QEMUImg.createOverlay(base: self.dir + "/nope.raw", baseFormat: .raw, output: self.dir + "/o.qcow2")
       }.hasPrefix("\(dir)/o.qcow2: qemu-img create failed: "))
     XCTAssertEqual(try FileIO.listDirectory(dir), [])
     XCTAssertEqual(
-      message { try QEMUImg.createOverlay(base: "base.raw", baseFormat: .raw, output: self.dir + "/o.qcow2") },
+      vmErrorMessage { try QEMUImg.createOverlay(base: "base.raw", baseFormat: .raw, output: self.dir + "/o.qcow2") },
       "\(dir)/o.qcow2: backing file base.raw must be an absolute path")
   }
 }

@@ -17,15 +17,6 @@ final class ModuleSetTests: XCTestCase {
 
     """
 
-  private func message(_ body: () throws -> Void) -> String {
-    do {
-      try body()
-      return "no error"
-    } catch {
-      return (error as? VMError)?.message ?? "\(error)"
-    }
-  }
-
   func testEveryModuleComesAfterItsDependenciesAndOnlyOnce() throws {
     let set = try ModuleSet.resolve(["virtio_blk", "ext4", "virtio_blk"], dep: dep, builtin: "", depPath: "m.dep")
     XCTAssertEqual(
@@ -48,19 +39,21 @@ final class ModuleSetTests: XCTestCase {
     XCTAssertEqual(set.builtin, ["virtio_pci"])
     XCTAssertEqual(set.paths.last, "kernel/fs/ext4/ext4.ko")
     XCTAssertEqual(
-      message { _ = try ModuleSet.resolve(["nosuch"], dep: self.dep, builtin: "", depPath: "m.dep") },
+      vmErrorMessage { _ = try ModuleSet.resolve(["nosuch"], dep: self.dep, builtin: "", depPath: "m.dep") },
       "m.dep: no module nosuch (neither a .ko nor built in)")
   }
 
   func testACorruptModulesDepIsOneLine() {
     XCTAssertEqual(
-      message { _ = try ModuleSet.resolve(["a"], dep: "a.ko: b.ko\nb.ko: a.ko\n", builtin: "", depPath: "m.dep") },
+      vmErrorMessage {
+        _ = try ModuleSet.resolve(["a"], dep: "a.ko: b.ko\nb.ko: a.ko\n", builtin: "", depPath: "m.dep")
+      },
       "m.dep: dependency cycle through a.ko")
     XCTAssertEqual(
-      message { _ = try ModuleSet.resolve(["a"], dep: "a.ko: b.ko\n", builtin: "", depPath: "m.dep") },
+      vmErrorMessage { _ = try ModuleSet.resolve(["a"], dep: "a.ko: b.ko\n", builtin: "", depPath: "m.dep") },
       "m.dep: b.ko is named as a dependency but has no entry")
     XCTAssertEqual(
-      message { _ = try ModuleSet.resolve(["a"], modulesDir: "/nonexistent") },
+      vmErrorMessage { _ = try ModuleSet.resolve(["a"], modulesDir: "/nonexistent") },
       "open /nonexistent/modules.dep: no such file or directory")
   }
 

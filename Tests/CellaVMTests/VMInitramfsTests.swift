@@ -47,15 +47,6 @@ final class VMInitramfsTests: XCTestCase {
     return root
   }
 
-  private func message(_ body: () throws -> Void) -> String {
-    do {
-      try body()
-      return "no error"
-    } catch {
-      return (error as? VMError)?.message ?? "\(error)"
-    }
-  }
-
   func testTheBaseHoldsTheAgentAsInitTheModulesAndTheirOrder() throws {
     guard access("/bin/busybox", R_OK) == 0 else { throw XCTSkip("no /bin/busybox (install busybox-static)") }
     let modules = try fakeModules()
@@ -98,7 +89,7 @@ final class VMInitramfsTests: XCTestCase {
     XCTAssertEqual(stat(dir + "/guest.cpio", &st), 0)
     XCTAssertEqual(st.st_mode & 0o777, 0o600)
     XCTAssertEqual(
-      message { try VMInitramfs.guest(base: "/etc/hostname", config: [], output: self.dir + "/x.cpio") },
+      vmErrorMessage { try VMInitramfs.guest(base: "/etc/hostname", config: [], output: self.dir + "/x.cpio") },
       "/etc/hostname: not a newc cpio archive")
     XCTAssertFalse(FileIO.exists(dir + "/x.cpio"))
   }
@@ -107,21 +98,21 @@ final class VMInitramfsTests: XCTestCase {
     let modules = try fakeModules()
     let ls = "/bin/ls"
     XCTAssertEqual(
-      message {
+      vmErrorMessage {
         try VMInitramfs.base(agent: ls, kernelVersion: "v", modulesDir: modules, modules: [], output: self.dir + "/b")
       }, "\(ls): dynamically linked; the guest's /init must be a static executable")
     XCTAssertEqual(
-      message {
+      vmErrorMessage {
         try VMInitramfs.base(
           agent: "/etc/passwd", kernelVersion: "v", modulesDir: modules, modules: [], output: self.dir + "/b")
       }, "/etc/passwd: not an x86-64 ELF executable (the guest's /init must be one)")
     XCTAssertEqual(
-      message {
+      vmErrorMessage {
         try VMInitramfs.base(
           agent: ls, kernelVersion: "../x", modulesDir: modules, modules: [], output: self.dir + "/b")
       }, "kernel version \"../x\" is not a directory name")
     XCTAssertEqual(
-      message {
+      vmErrorMessage {
         try VMInitramfs.base(
           agent: "/bin/busybox", kernelVersion: "v", modulesDir: modules, modules: ["virtio_blk"],
           output: self.dir + "/b")
