@@ -99,7 +99,10 @@ extension Manager {
   func checkStartable(_ record: GuestRecord, image: ImageRecord?, effective: EffectiveConfig, paths: GuestPaths)
     throws(HostError)
   {
-    if record.kind == .vm { return try checkVM(record, effective) }
+    if record.kind == .vm {
+      try checkVM(record, effective)
+      return
+    }
     _ = try spec(for: record, image: image, effective: effective, paths: paths)
   }
 

@@ -7,7 +7,7 @@ extension Manager {
   static let execSessionLifetime = 60.0
 
   public func prepareExec(_ name: String, _ request: ExecRequest) throws -> ExecSession {
-    _ = try loadRecord(name)
+    let record = try loadRecord(name)
     guard KeeperLink.isAlive(paths: layout.guest(name)) else {
       throw HostError(.invalidState, "guest \"\(name)\" is not running")
     }
@@ -20,12 +20,14 @@ extension Manager {
     if let cwd = request.cwd, !cwd.hasPrefix("/") {
       throw HostError(.invalidArgument, "--cwd: \"\(cwd)\" is not an absolute path")
     }
-    if let user = request.user { _ = try execUser(user, guest: name) }
+    if let user = request.user {
+      _ = record.kind == .vm ? try Self.vmExecUser(user) : try execUser(user, guest: name)
+    }
     let id = (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined()
     let now = Date().timeIntervalSince1970
     execSessions.withLock { sessions in
       sessions = sessions.filter { now - $0.value.created < Self.execSessionLifetime }
-      sessions[id] = PendingExec(guest: name, request: request, created: now)
+      sessions[id] = PendingExec(guest: name, kind: record.kind, request: request, created: now)
     }
     return ExecSession(id: id)
   }
@@ -38,7 +40,7 @@ extension Manager {
     let request = pending.request
     let paths = layout.guest(name)
     guard KeeperLink.isAlive(paths: paths) else { throw HostError(.invalidState, "guest \"\(name)\" is not running") }
-    if (try? loadRecord(name))?.kind == .vm { return try startVMExec(name, request, paths) }
+    if pending.kind == .vm { return try startVMExec(name, request, paths) }
     var argv = [options.runtimePath, "--root", layout.runtimeRoot, "exec"]
     for e in request.env ?? [] { argv += ["--env", e] }
     if let cwd = request.cwd { argv += ["--cwd", cwd] }
@@ -75,19 +77,22 @@ extension Manager {
     var argv = [options.agentPath, "exec", "--dir", paths.vm, "--name", name]
     for e in request.env ?? [] { argv += ["--env", e] }
     if let cwd = request.cwd { argv += ["--cwd", cwd] }
-    if let user = request.user {
-      let parts = user.split(separator: ":").map(String.init)
-      guard parts.count <= 2, parts.allSatisfy({ UInt32($0) != nil }) else {
-        throw HostError(.invalidArgument, "--user: \(user): a VM takes uid[:gid] numbers (its passwd is inside it)")
-      }
-      argv += ["--user", parts.count == 2 ? user : user + ":" + user]
-    }
+    if let user = request.user { argv += ["--user", try Self.vmExecUser(user)] }
     let command = request.login == true ? ["/bin/sh", "-l"] : request.command
     if request.tty == true || request.login == true {
       return try ExecTerminal.spawn(
         argv: argv, id: nil, command: command, rows: request.rows, cols: request.cols, directory: paths.dir)
     }
     return try ExecPipes.spawn(argv: argv + ["--"] + command)
+  }
+
+  /// `uid:gid` for the agent: numbers only (the VM's passwd is inside it); a uid alone is its own gid.
+  static func vmExecUser(_ user: String) throws(HostError) -> String {
+    let parts = user.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count <= 2, parts.allSatisfy({ UInt32($0) != nil }) else {
+      throw HostError(.invalidArgument, "--user: \"\(user)\": a VM takes uid[:gid] numbers (its passwd is inside it)")
+    }
+    return parts.count == 2 ? user : user + ":" + user
   }
 
   /// `uid[:gid]` for the runtime: numbers pass; a user name is looked up in the guest's /etc/passwd.

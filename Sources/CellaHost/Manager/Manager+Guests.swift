@@ -306,7 +306,8 @@ extension Manager {
       if let rec = try? lifecycle.store.load(name), let cg = rec.cgroupPath {
         oom = hostCgroups.oomKillCount(cg) > 0
       }
-      let vm = (try? loadRecord(name))?.kind == .vm
+      // Only a VM's run records an accelerator: no guest.yaml is read to finish a container's run.
+      let vm = state.accelerator != nil
       let reason =
         vm
         ? ExitReasoning.vmReason(

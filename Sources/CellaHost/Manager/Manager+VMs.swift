@@ -61,7 +61,9 @@ extension Manager {
   }
 
   /// Checks a VM's keys as a create or config change does (a start checks again and opens what they name).
-  func checkVM(_ record: GuestRecord, _ effective: EffectiveConfig) throws(HostError) {
+  /// Returns what `qemu-img` said of each disk, by disk name (a start uses it rather than asking again).
+  @discardableResult
+  func checkVM(_ record: GuestRecord, _ effective: EffectiveConfig) throws(HostError) -> [String: DiskInfo] {
     let guest = "guest \"\(record.name)\""
     if let problem = vmBootProblem(record, effective) { throw HostError(.invalidArgument, "\(guest): \(problem)") }
     for (key, path) in [("vm.kernel", effective.vm?.kernel), ("vm.initrd", effective.vm?.initrd)] {
@@ -81,8 +83,10 @@ extension Manager {
     if effective.vm?.accel == .kvm, case .tcg(let why) = try accelerator() {
       throw HostError(.unsupported, "\(guest): vm.accel=kvm: KVM is not usable on this host: \(why)")
     }
+    var probed: [String: DiskInfo] = [:]
     for (i, disk) in Self.vmDiskOrder(effective.disks).enumerated() {
       let info = try probeDisk(record, disk)
+      probed[disk.name] = info
       if i == 0 && record.image == nil && effective.vm?.kernel == nil {
         do { try DiskProbe.checkBootable(disk.source, format: info.format) } catch {
           throw HostError(error.kind, "\(guest): disk.\(disk.name).source: \(error.message)")
@@ -106,6 +110,7 @@ extension Manager {
         throw HostError(.invalidArgument, "\(guest): serial.\(n): \(path) is not a character device")
       }
     }
+    return probed
   }
 
   /// What the agent in a VM from an image starts and sets up (cella-agent reads it from the initramfs): the
@@ -171,7 +176,7 @@ extension Manager {
   ) throws(HostError) -> VMLaunch {
     let guest = "guest \"\(record.name)\""
     guard let vm = effective.vm else { throw HostError(.internal, "\(guest): not a VM") }
-    try checkVM(record, effective)
+    let probed = try checkVM(record, effective)
     let verdict: AccelVerdict
     switch vm.accel {
     case .tcg: verdict = .tcg(reason: "vm.accel=tcg")
@@ -230,7 +235,7 @@ extension Manager {
     }
     for disk in Self.vmDiskOrder(effective.disks) {
       let field = "\(guest): disk.\(disk.name).source"
-      let info = try probeDisk(record, disk)
+      guard let info = probed[disk.name] else { throw HostError(.internal, "\(field): not probed") }
       let format = info.format
       // QEMU opens backing files by the names the images hold: they are bound read-only at those paths.
       sameFiles += info.backingChain.map(\.path)

@@ -109,6 +109,7 @@ public enum CellaVersion {
 /// An exec request waiting for its client to attach.
 struct PendingExec: Sendable {
   var guest: String
+  var kind: GuestKind
   var request: ExecRequest
   var created: Double
 }
