@@ -80,7 +80,7 @@ public struct GuestRecord: Sendable, Equatable, Encodable {
     }
     let config =
       try doc.stringMap("config") { (key, value) throws(HostError) in
-        try ConfigKeys.validate(key: key, value: value, kind: kind)
+        try ConfigKeys.validate(key: key, value: value, kind: kind, host: false)
       } ?? [:]
     let command = try doc.stringList("command")
     if let command, command.isEmpty {
