@@ -2,13 +2,14 @@
 # The manager's demo: builds cella, starts its daemon on a temporary state dir, builds the busybox image
 # offline, makes a cella network, launches three guests on it with different limits, shows one reaching
 # another by name and a published port answering, kills the daemon with SIGKILL, starts a new one that
-# re-adopts the guests, then stops and deletes them, deletes the network and stops the daemon.
+# re-adopts the guests, then stops and deletes them, deletes the network and stops the daemon. A VM from
+# the same busybox image joins the network and answers a container (QEMU; TCG where KVM is unusable).
 #
 # The daemon runs in a network namespace of the demo's own (`ip netns`), so the demo's bridge, nft tables
 # and ip_forward setting never touch the host's network; a real daemon runs in the host's namespace.
 set -eu
 cd "$(dirname "$0")/.."
-for product in cella-runtime cella cella-daemon cella-keeper cella-nic; do
+for product in cella-runtime cella cella-daemon cella-keeper cella-nic cella-agent; do
   swift build -c release --static-swift-stdlib --product "$product"
 done
 bin=$PWD/.build/release
@@ -66,6 +67,15 @@ step "demo-medium serves HTTP on port 80; cella port add demo-medium 8080 80 pub
 gateway=$("$cella" network show demo-lan --format json | sed -n 's/.*"gateway" *: *"\([0-9.]*\)".*/\1/p')
 echo "from the host: GET http://$gateway:8080/"
 printf 'GET / HTTP/1.0\r\n\r\n' | in_host busybox nc "$gateway" 8080 | tail -n 1
+step "a VM from the same busybox image on demo-lan: its own kernel under QEMU, jailed like a container"
+"$cella" launch demo-vm --vm --image busybox $lan -c limits.memory=256MiB -- \
+  sh -c 'mkdir -p /www && echo "hello from demo-vm, kernel $(uname -r)" >/www/index.html && exec httpd -f -p 80 -h /www'
+i=0
+until "$cella" exec demo-small -- wget -qO- http://demo-vm/ 2>/dev/null; do
+  i=$((i + 1)); [ $i -lt 90 ] || { "$cella" logs demo-vm; exit 1; }; sleep 1
+done
+"$cella" exec demo-vm -- sh -c 'echo "in the VM: $(hostname), pid 1 is $(cat /proc/1/comm), $(nproc) vCPU"'
+"$cella" info demo-vm | head -n 9
 step "what the host sees: the bridge, the guests' veths and cella's nft tables"
 in_host ip -br link show
 in_host nft list table inet cella
@@ -85,7 +95,7 @@ echo "new daemon: pid $daemon_pid"
 "$cella" exec demo-small -- ping -c 1 demo-large
 "$cella" exec demo-medium -- uptime
 step "stop and delete"
-for g in demo-small demo-medium demo-large; do "$cella" stop "$g"; "$cella" delete "$g"; done
+for g in demo-small demo-medium demo-large demo-vm; do "$cella" stop "$g"; "$cella" delete "$g"; done
 "$cella" network delete demo-lan
 "$cella" list
 step "stop the daemon"

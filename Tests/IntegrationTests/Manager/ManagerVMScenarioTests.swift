@@ -59,6 +59,22 @@ final class ManagerVMScenarioTests: NetBoxTestCase {
     XCTAssertFalse(hostLinkNames().contains(tap), "the VM's tap went with it")
   }
 
+  func testAVMFromTheBusyboxImageAnswersAContainerByNameOnTheSameNetwork() throws {
+    f.ok(["network", "create", "lan"])
+    let vm = f.name("imgvm")
+    let client = f.name("client")
+    f.ok([
+      "launch", vm, "--vm", "--image", "busybox", "-c", "nic.0.network=lan", "--", "sh", "-c",
+      "mkdir -p /www && echo image vm >/www/index.html && exec httpd -f -p 80 -h /www",
+    ])
+    launch(client, ["nic.0.network=lan"])
+    XCTAssertTrue(
+      f.eventually(90) { f.cli(["exec", client, "--", "wget", "-qO-", "http://\(vm)/"]).stdout == "image vm\n" },
+      f.cli(["logs", vm]).stdout)
+    let address = try XCTUnwrap(nics(vm).first?["ipv4"] as? String)
+    XCTAssertTrue(f.ok(["exec", vm, "--", "ip", "-4", "addr", "show", "eth0"]).stdout.contains(address + "/24"))
+  }
+
   func testARobotControlVMKeepsNothingOnItsVolatileDiskAndTalksOnAHostSerialPort() throws {
     let disk = try fixture("robot", BootDisk.Options(network: .dhcp, serialEcho: true, marker: true, format: .qcow2))
     let serial = try PtyPair()
